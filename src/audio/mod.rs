@@ -1,0 +1,3 @@
+//! Getting audio in: decoding files and pipes, capturing from microphones.
+
+pub mod decode;

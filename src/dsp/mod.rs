@@ -1,0 +1,4 @@
+//! Signal processing on the analysis thread: resampling, features, voice activity, levels.
+
+pub mod frontend;
+pub mod resample;

@@ -1,0 +1,1 @@
+//! The analysis engine: the thread that turns samples into events.

@@ -1,0 +1,13 @@
+//! emotty: real-time speech emotion recognition.
+//!
+//! Data flows one way: a [`audio::source`] (microphone, file or pipe) writes samples
+//! into a lock-free ring buffer; the [`engine`] thread reads them, downmixes and
+//! resamples ([`dsp::resample`]), computes features ([`dsp::frontend`]), gates on voice
+//! activity ([`dsp::vad`]), runs the [`model`] over a sliding window and sends typed
+//! [`engine::Event`]s to whoever listens (a printer, the monitor, the session writer).
+//! Consumers never reach into the engine.
+
+pub mod audio;
+pub mod dsp;
+pub mod engine;
+pub mod model;
