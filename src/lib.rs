@@ -8,6 +8,10 @@
 //! Consumers never reach into the engine.
 
 pub mod audio;
+pub mod classify;
+pub mod corpus;
 pub mod dsp;
 pub mod engine;
+pub mod features;
+pub mod metrics;
 pub mod model;

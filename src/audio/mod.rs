@@ -1,3 +1,5 @@
 //! Getting audio in: decoding files and pipes, capturing from microphones.
 
+pub mod capture;
 pub mod decode;
+pub mod source;

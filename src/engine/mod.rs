@@ -1,1 +1,227 @@
 //! The analysis engine: the thread that turns samples into events.
+//!
+//! ```text
+//! source ──ring buffer──▶ engine thread (Analyzer) ──channel of Event──▶ consumers
+//! ```
+//!
+//! The thread owns the ring's consumer and an [`Analyzer`]. It drains the ring, times
+//! its own work (for the real-time factor), adds the source's health (dropped samples,
+//! device loss) and sends everything as [`Event`]s. It sleeps a few milliseconds when
+//! the ring is empty rather than being woken by the producer, because the producer may
+//! be a real-time audio callback that must not make system calls.
+
+pub mod analyzer;
+pub mod events;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use ringbuf::traits::{Consumer, Observer};
+
+pub use analyzer::{AnalysisConfig, AnalysisError, Analyzer, Totals};
+pub use events::*;
+
+use crate::audio::source::{Feed, SourceFailure, SourceGuard, ring_fill};
+use crate::model::Model;
+
+/// How long the thread sleeps when the ring is empty. Short enough that a 10 ms
+/// stream stays smooth, long enough to cost nothing when idle.
+const IDLE_SLEEP: Duration = Duration::from_millis(5);
+
+/// A microphone that delivers nothing for this long is reported as stalled.
+const STALL_AFTER: Duration = Duration::from_secs(3);
+
+/// Seconds of audio between two [`Stats`] events.
+const STATS_EVERY_S: f64 = 1.0;
+
+/// Errors starting the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Analysis(#[from] AnalysisError),
+    #[error("cannot start the analysis thread: {0}")]
+    Thread(#[source] std::io::Error),
+}
+
+/// A running engine. Dropping it stops the thread and the source.
+pub struct Engine {
+    events: Receiver<Event>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    // Dropped after the thread is joined (see Drop), so the ring's producer outlives
+    // its consumer's last read.
+    guard: Option<SourceGuard>,
+}
+
+impl Engine {
+    /// Starts analysing `feed` with `model`. The first event is [`Event::Started`], the
+    /// last [`Event::Ended`].
+    pub fn start(
+        feed: Feed,
+        guard: SourceGuard,
+        model: Arc<Model>,
+        config: AnalysisConfig,
+    ) -> Result<Engine, EngineError> {
+        let analyzer = Analyzer::new(
+            model.clone(),
+            feed.info.sample_rate,
+            feed.info.channels,
+            &config,
+        )?;
+        let (tx, rx) = channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let meta = &model.info().meta;
+        let start = StartInfo {
+            source: feed.info.clone(),
+            model_name: meta.name.clone(),
+            labels: meta.labels.clone(),
+            sample_rate: meta.sample_rate,
+            window_s: config.window_s,
+            hop_s: config.hop_s,
+            mel_frequencies: meta.frontend.mel_center_frequencies(),
+        };
+        let thread = {
+            let stop = stop.clone();
+            std::thread::Builder::new()
+                .name("emotty-engine".into())
+                .spawn(move || run(feed, analyzer, start, &tx, &stop))
+                .map_err(EngineError::Thread)?
+        };
+        Ok(Engine {
+            events: rx,
+            stop,
+            thread: Some(thread),
+            guard: Some(guard),
+        })
+    }
+
+    /// The event stream.
+    pub fn events(&self) -> &Receiver<Event> {
+        &self.events
+    }
+
+    /// Asks the thread to stop; it sends [`EndReason::Stopped`] and exits.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Release);
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.stop();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        self.guard.take();
+    }
+}
+
+fn run(
+    mut feed: Feed,
+    mut analyzer: Analyzer,
+    start: StartInfo,
+    tx: &Sender<Event>,
+    stop: &AtomicBool,
+) {
+    let channels = start.source.channels.max(1) as usize;
+    let is_mic = start.source.kind == SourceKind::Microphone;
+    let _ = tx.send(Event::Started(start));
+    // Whatever fits in the ring fits in one read.
+    let mut buf = vec![0.0f32; feed.consumer.capacity().get()];
+    let mut busy = Duration::ZERO;
+    let mut audio_at_last_stats = 0.0;
+    let mut busy_at_last_stats = Duration::ZERO;
+    let mut last_data = Instant::now();
+    let mut stalled = false;
+    let mut emit = |e: Event| {
+        let _ = tx.send(e);
+    };
+    let reason = loop {
+        if stop.load(Ordering::Acquire) {
+            break EndReason::Stopped;
+        }
+        // Read whole frames only; a partial frame stays for the next round.
+        let available = feed.consumer.occupied_len();
+        let n = available - available % channels;
+        if n > 0 {
+            let got = feed.consumer.pop_slice(&mut buf[..n]);
+            let t0 = Instant::now();
+            let result = analyzer.push(&buf[..got], &mut emit);
+            busy += t0.elapsed();
+            if let Err(e) = result {
+                break EndReason::Failed(e.to_string());
+            }
+            last_data = Instant::now();
+            if stalled {
+                stalled = false;
+                emit(Event::Warning {
+                    message: "audio is flowing again".into(),
+                });
+            }
+            let audio_s = analyzer.totals().audio_s;
+            if audio_s - audio_at_last_stats >= STATS_EVERY_S {
+                emit(Event::Stats(stats(
+                    &analyzer,
+                    &feed,
+                    busy - busy_at_last_stats,
+                    audio_s - audio_at_last_stats,
+                    analyzer.hop_s(),
+                )));
+                audio_at_last_stats = audio_s;
+                busy_at_last_stats = busy;
+            }
+            continue;
+        }
+        if feed.shared.finished.load(Ordering::Acquire) && feed.consumer.occupied_len() < channels {
+            match feed.shared.failure() {
+                Some(SourceFailure::DeviceLost(msg)) => break EndReason::DeviceLost(msg),
+                Some(SourceFailure::Decode(msg)) => break EndReason::Failed(msg),
+                None => {
+                    let t0 = Instant::now();
+                    let result = analyzer.finish(&mut emit);
+                    busy += t0.elapsed();
+                    if let Err(e) = result {
+                        break EndReason::Failed(e.to_string());
+                    }
+                    break EndReason::EndOfInput;
+                }
+            }
+        }
+        if is_mic && !stalled && last_data.elapsed() > STALL_AFTER {
+            stalled = true;
+            emit(Event::Warning {
+                message: format!("no audio from the device for {} s", STALL_AFTER.as_secs()),
+            });
+        }
+        std::thread::sleep(IDLE_SLEEP);
+    };
+    let audio_s = analyzer.totals().audio_s;
+    emit(Event::Stats(stats(
+        &analyzer,
+        &feed,
+        busy - busy_at_last_stats,
+        audio_s - audio_at_last_stats,
+        analyzer.hop_s(),
+    )));
+    emit(Event::Ended(reason));
+}
+
+fn stats(analyzer: &Analyzer, feed: &Feed, busy: Duration, audio_s: f64, hop_s: f64) -> Stats {
+    let totals = analyzer.totals();
+    let rtf = if audio_s > 0.0 {
+        busy.as_secs_f64() / audio_s
+    } else {
+        0.0
+    };
+    Stats {
+        time_s: totals.audio_s,
+        speech_s: totals.speech_s,
+        dropped_samples: feed.shared.dropped.load(Ordering::Relaxed),
+        hop_ms: (rtf * hop_s * 1000.0) as f32,
+        real_time_factor: rtf as f32,
+        ring_fill: ring_fill(&feed.consumer),
+    }
+}

@@ -1,0 +1,158 @@
+//! Whole-clip verdicts: a file through the engine, its windows summed up.
+//!
+//! `classify`, `eval` and the tests all call [`analyze_file`], which runs the file
+//! through exactly the live path (reader thread → ring buffer → engine thread →
+//! events), only unpaced. A clip's verdict is the speech-weighted mean of its windows'
+//! probabilities: windows with more speech say more, and no-speech windows say nothing.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::audio::source::{self, Pace};
+use crate::engine::analyzer::argmax;
+use crate::engine::{AnalysisConfig, EndReason, Engine, Event, SourceInfo, WindowResult};
+use crate::model::Model;
+
+/// What the engine made of one clip.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClipResult {
+    pub source: SourceInfo,
+    pub windows: Vec<WindowResult>,
+    /// Seconds of audio analysed.
+    pub duration_s: f64,
+    /// Seconds of it the VAD judged to be speech.
+    pub speech_s: f64,
+    pub verdict: Option<Verdict>,
+}
+
+/// The clip-level emotion.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    pub probs: Vec<f32>,
+    pub top: usize,
+}
+
+impl ClipResult {
+    /// Fraction of the clip that is speech.
+    pub fn speech_ratio(&self) -> f64 {
+        if self.duration_s > 0.0 {
+            self.speech_s / self.duration_s
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Errors analysing a clip; the message is one line naming the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ClassifyError {
+    #[error(transparent)]
+    Source(#[from] source::SourceError),
+    #[error("{path}: {source}")]
+    Engine {
+        path: String,
+        #[source]
+        source: crate::engine::EngineError,
+    },
+    #[error("{path}: {message}")]
+    Failed { path: String, message: String },
+}
+
+/// Runs a file through the engine as fast as possible and collects its windows.
+pub fn analyze_file(
+    path: &Path,
+    model: &Arc<Model>,
+    config: &AnalysisConfig,
+) -> Result<ClipResult, ClassifyError> {
+    let (feed, guard) = source::open_file(path, Pace::Fast)?;
+    let engine = Engine::start(feed, guard, model.clone(), config.clone()).map_err(|e| {
+        ClassifyError::Engine {
+            path: path.display().to_string(),
+            source: e,
+        }
+    })?;
+    collect(&engine, &path.display().to_string(), |_| {})
+}
+
+/// Drains an engine's events until it ends, passing each window to `on_window` as it
+/// arrives (for streaming output), and sums the clip up.
+pub fn collect(
+    engine: &Engine,
+    name: &str,
+    mut on_window: impl FnMut(&WindowResult),
+) -> Result<ClipResult, ClassifyError> {
+    let mut source = None;
+    let mut windows = Vec::new();
+    let (mut duration_s, mut speech_s) = (0.0, 0.0);
+    let failed = |message: String| ClassifyError::Failed {
+        path: name.to_string(),
+        message,
+    };
+    for event in engine.events() {
+        match event {
+            Event::Started(start) => source = Some(start.source),
+            Event::Window(w) => {
+                on_window(&w);
+                windows.push(w);
+            }
+            Event::Stats(s) => {
+                duration_s = s.time_s;
+                speech_s = s.speech_s;
+            }
+            Event::Ended(EndReason::EndOfInput) => break,
+            Event::Ended(EndReason::Stopped) => break,
+            Event::Ended(EndReason::Failed(m)) => return Err(failed(strip_name(&m, name))),
+            Event::Ended(EndReason::DeviceLost(m)) => {
+                return Err(failed(format!("device lost: {m}")));
+            }
+            Event::Spectrogram(_) | Event::Level(_) | Event::Warning { .. } => {}
+        }
+    }
+    let source = source.ok_or_else(|| failed("the engine stopped before starting".into()))?;
+    if duration_s == 0.0 {
+        return Err(failed("contains no audio samples".into()));
+    }
+    let verdict = summarize(&windows);
+    Ok(ClipResult {
+        source,
+        windows,
+        duration_s,
+        speech_s,
+        verdict,
+    })
+}
+
+/// Decoder messages already start with the file name; do not say it twice.
+fn strip_name(message: &str, name: &str) -> String {
+    message
+        .strip_prefix(name)
+        .and_then(|m| m.strip_prefix(": "))
+        .unwrap_or(message)
+        .to_string()
+}
+
+/// Speech-weighted mean of the windows' probabilities; `None` if no window had speech.
+pub fn summarize(windows: &[WindowResult]) -> Option<Verdict> {
+    let mut sum: Vec<f64> = Vec::new();
+    let mut weight = 0.0f64;
+    for w in windows {
+        if let Some(probs) = w.probs() {
+            if sum.is_empty() {
+                sum = vec![0.0; probs.len()];
+            }
+            let wt = f64::from(w.speech_ratio.max(1e-3));
+            for (s, p) in sum.iter_mut().zip(probs) {
+                *s += wt * f64::from(*p);
+            }
+            weight += wt;
+        }
+    }
+    if weight == 0.0 {
+        return None;
+    }
+    let probs: Vec<f32> = sum.iter().map(|s| (s / weight) as f32).collect();
+    let top = argmax(&probs);
+    Some(Verdict { probs, top })
+}

@@ -1,0 +1,68 @@
+//! `emotty features`: the engine's features of labeled audio, for training.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+
+use emotty::corpus;
+use emotty::dsp::frontend::FrontendConfig;
+use emotty::dsp::vad::VadConfig;
+use emotty::features;
+
+use super::{AnalysisArgs, FeaturesArgs, jobs, load_model};
+
+pub fn run(args: FeaturesArgs, analysis: &AnalysisArgs) -> Result<ExitCode> {
+    let frontend: FrontendConfig = match &args.frontend {
+        Some(json) => {
+            let config: FrontendConfig =
+                serde_json::from_str(json).context("--frontend is not valid front-end JSON")?;
+            config.validate()?;
+            config
+        }
+        None => load_model(analysis)?.info().meta.frontend.clone(),
+    };
+    let scan = corpus::scan(&args.dirs)?;
+    for w in &scan.warnings {
+        eprintln!("emotty: warning: {w}");
+    }
+    if scan.clips.is_empty() {
+        bail!("no labeled audio found (expected the RAVDESS, TESS or emotty recordings layout)");
+    }
+    if !scan.unlabeled.is_empty() {
+        eprintln!(
+            "emotty: warning: {} audio files have no label in a known layout and were skipped",
+            scan.unlabeled.len()
+        );
+    }
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let export = features::export(
+        &scan.clips,
+        &frontend,
+        VadConfig::default(),
+        jobs(args.jobs),
+        &args.out,
+        |done, total| {
+            if tty {
+                eprint!("\r{done}/{total} clips");
+            }
+        },
+    )?;
+    if tty {
+        eprintln!();
+    }
+    for f in &export.failed {
+        eprintln!("emotty: {f}");
+    }
+    eprintln!(
+        "wrote {} clips, {} frames of {} features to {}",
+        export.clips,
+        export.frames,
+        frontend.feature_dim(),
+        args.out.display()
+    );
+    Ok(if export.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

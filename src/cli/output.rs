@@ -1,0 +1,166 @@
+//! Shared formatting of verdicts and windows for table, JSON-lines and CSV output.
+
+use serde_json::{Map, Value, json};
+
+use emotty::classify::ClipResult;
+use emotty::engine::WindowResult;
+
+/// `{"neutral": 0.1, …}` in label order.
+pub fn probs_object(labels: &[String], probs: &[f32]) -> Value {
+    let mut map = Map::new();
+    for (l, p) in labels.iter().zip(probs) {
+        map.insert(l.clone(), json!(round4(*p)));
+    }
+    Value::Object(map)
+}
+
+/// Rounds to 4 decimals for output (JSON stays readable; nothing downstream needs more).
+pub fn round4(x: f32) -> f64 {
+    (f64::from(x) * 1e4).round() / 1e4
+}
+
+/// Percentages for a table row: " 71%".
+pub fn percent(p: f32) -> String {
+    format!("{:>3.0}%", p * 100.0)
+}
+
+/// One JSON object for a whole clip.
+pub fn clip_json(file: &str, labels: &[String], clip: &ClipResult) -> Value {
+    let (emotion, confidence, probs) = match &clip.verdict {
+        Some(v) => (
+            json!(labels[v.top]),
+            json!(round4(v.probs[v.top])),
+            probs_object(labels, &v.probs),
+        ),
+        None => (Value::Null, Value::Null, Value::Null),
+    };
+    json!({
+        "type": "clip",
+        "file": file,
+        "emotion": emotion,
+        "confidence": confidence,
+        "speech_ratio": round4(clip.speech_ratio() as f32),
+        "duration_s": (clip.duration_s * 1000.0).round() / 1000.0,
+        "windows": clip.windows.len(),
+        "probs": probs,
+    })
+}
+
+/// One JSON object for a window.
+pub fn window_json(file: &str, labels: &[String], w: &WindowResult) -> Value {
+    let (emotion, probs) = match (w.top(), w.probs()) {
+        (Some(top), Some(p)) => (json!(labels[top]), probs_object(labels, p)),
+        _ => (Value::Null, Value::Null),
+    };
+    json!({
+        "type": "window",
+        "file": file,
+        "index": w.index,
+        "start_s": (w.start_s * 1000.0).round() / 1000.0,
+        "end_s": (w.end_s * 1000.0).round() / 1000.0,
+        "emotion": emotion,
+        "no_speech": w.top().is_none(),
+        "speech_ratio": round4(w.speech_ratio),
+        "rms_dbfs": (f64::from(w.rms_dbfs) * 10.0).round() / 10.0,
+        "probs": probs,
+    })
+}
+
+/// CSV header: kind, file, times, verdict, then one column per label.
+pub fn csv_header(labels: &[String]) -> String {
+    let mut h = String::from("kind,file,start_s,end_s,emotion,confidence,speech_ratio");
+    for l in labels {
+        h.push(',');
+        h.push_str(l);
+    }
+    h
+}
+
+/// Quotes a CSV field when needed (RFC 4180).
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// A CSV row; `probs` empty for no speech.
+#[allow(clippy::too_many_arguments)]
+pub fn csv_row(
+    kind: &str,
+    file: &str,
+    start_s: f64,
+    end_s: f64,
+    labels: &[String],
+    top: Option<usize>,
+    probs: Option<&[f32]>,
+    speech_ratio: f64,
+) -> String {
+    let emotion = top.map(|t| labels[t].as_str()).unwrap_or("no speech");
+    let confidence = match (top, probs) {
+        (Some(t), Some(p)) => format!("{:.4}", p[t]),
+        _ => String::new(),
+    };
+    let mut row = format!(
+        "{kind},{},{start_s:.3},{end_s:.3},{emotion},{confidence},{speech_ratio:.4}",
+        csv_field(file)
+    );
+    for i in 0..labels.len() {
+        row.push(',');
+        if let Some(p) = probs {
+            row.push_str(&format!("{:.4}", p[i]));
+        }
+    }
+    row
+}
+
+/// Table header for clips/windows: name column of `width`, then the verdict columns.
+pub fn table_header(width: usize, labels: &[String]) -> String {
+    let mut h = format!(
+        "{:<width$}  {:<10} {:>5} {:>6}",
+        "FILE", "EMOTION", "CONF", "SPEECH"
+    );
+    for l in labels {
+        h.push_str(&format!(" {:>w$}", short(l), w = short(l).len().max(4)));
+    }
+    h
+}
+
+/// A table row.
+pub fn table_row(
+    width: usize,
+    name: &str,
+    labels: &[String],
+    top: Option<usize>,
+    probs: Option<&[f32]>,
+    speech_ratio: f64,
+) -> String {
+    let emotion = top.map(|t| labels[t].as_str()).unwrap_or("no speech");
+    let conf = match (top, probs) {
+        (Some(t), Some(p)) => percent(p[t]),
+        _ => "   -".to_string(),
+    };
+    let mut row = format!(
+        "{name:<width$}  {emotion:<10} {conf:>5} {:>6}",
+        format!("{:.0}%", speech_ratio * 100.0)
+    );
+    for (i, l) in labels.iter().enumerate() {
+        let cell = probs.map(|p| percent(p[i])).unwrap_or_else(|| "-".into());
+        row.push_str(&format!(" {:>w$}", cell, w = short(l).len().max(4)));
+    }
+    row
+}
+
+/// Column headings short enough for an 80-column terminal.
+fn short(label: &str) -> &str {
+    match label {
+        "neutral" => "neut",
+        "fearful" => "fear",
+        "disgust" => "disg",
+        "surprised" => "surp",
+        "angry" => "angr",
+        "happy" => "happ",
+        other => other,
+    }
+}

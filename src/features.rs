@@ -1,0 +1,310 @@
+//! Feature export for training: exactly what the engine computes, per clip.
+//!
+//! Training reads features from here instead of computing its own with librosa, so the
+//! model learns from the same numbers the live engine will give it: same decoder, same
+//! resampler, same front end, same voice activity detector. The output is an `.npz`
+//! (NumPy's zip of arrays), which Python reads with `numpy.load`:
+//!
+//! | array | dtype | shape | meaning |
+//! |---|---|---|---|
+//! | `features` | float32 | frames × dim | front-end frames of every clip, concatenated |
+//! | `speech` | uint8 | frames | 1 where the VAD judged the frame's centre to be speech |
+//! | `offsets` | int64 | clips + 1 | clip *i* is rows `offsets[i]..offsets[i+1]` |
+//! | `labels` | int64 | clips | index into `meta.labels` |
+//! | `meta_json` | uint8 | bytes | UTF-8 JSON: front end, VAD, labels, and per clip its path, corpus, speaker |
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use ndarray::{Array1, Array2};
+use ndarray_npy::NpzWriter;
+use serde::Serialize;
+
+use crate::audio::decode;
+use crate::corpus::{Clip, EMOTIONS, emotion_index};
+use crate::dsp::frontend::{Frame, FrontendConfig};
+use crate::dsp::level::BlockLevel;
+use crate::dsp::vad::{VAD_FRAME, VadConfig, VadFrame};
+use crate::engine::analyzer::{FeatureStream, StreamSink};
+
+/// Features of one clip.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClipFeatures {
+    /// frames × dim, row-major.
+    pub features: Vec<f32>,
+    /// One flag per frame.
+    pub speech: Vec<bool>,
+    pub frames: usize,
+    pub duration_s: f64,
+    pub source_rate: u32,
+}
+
+/// Errors exporting features.
+#[derive(Debug, thiserror::Error)]
+pub enum FeaturesError {
+    #[error("{path}: {message}")]
+    Clip { path: String, message: String },
+    #[error("{path}: cannot write: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: cannot write: {message}")]
+    Npz { path: PathBuf, message: String },
+}
+
+struct Collect {
+    dim: usize,
+    hop: usize,
+    vad: Vec<bool>,
+    out: ClipFeatures,
+}
+
+impl StreamSink for Collect {
+    fn level(&mut self, _: BlockLevel) {}
+
+    fn vad(&mut self, frame: VadFrame) {
+        self.vad.push(frame.speech);
+    }
+
+    fn frame(&mut self, frame: &Frame<'_>) {
+        debug_assert_eq!(frame.features.len(), self.dim);
+        self.out.features.extend_from_slice(frame.features);
+        let centre = frame.index as usize * self.hop;
+        let speech = self.vad.get(centre / VAD_FRAME).copied().unwrap_or(false);
+        self.out.speech.push(speech);
+        self.out.frames += 1;
+    }
+}
+
+/// Computes the features of one file with the engine's signal path.
+pub fn clip_features(
+    path: &Path,
+    frontend: &FrontendConfig,
+    vad: VadConfig,
+) -> Result<ClipFeatures, FeaturesError> {
+    let err = |message: String| FeaturesError::Clip {
+        path: path.display().to_string(),
+        message,
+    };
+    let mut reader = decode::open_file(path).map_err(|e| FeaturesError::Clip {
+        path: path.display().to_string(),
+        message: strip(&e.to_string(), path),
+    })?;
+    let spec = reader.spec();
+    let mut stream =
+        FeatureStream::new(frontend.clone(), vad, spec.sample_rate, spec.channels, None)
+            .map_err(|e| err(e.to_string()))?;
+    let mut sink = Collect {
+        dim: frontend.feature_dim(),
+        hop: frontend.hop_length,
+        vad: Vec::new(),
+        out: ClipFeatures {
+            features: Vec::new(),
+            speech: Vec::new(),
+            frames: 0,
+            duration_s: 0.0,
+            source_rate: spec.sample_rate,
+        },
+    };
+    let mut block = Vec::new();
+    loop {
+        match reader.read_block(&mut block) {
+            Ok(true) => stream
+                .push(&block, &mut sink)
+                .map_err(|e| err(e.to_string()))?,
+            Ok(false) => break,
+            Err(e) => return Err(err(strip(&e.to_string(), path))),
+        }
+    }
+    stream.finish(&mut sink).map_err(|e| err(e.to_string()))?;
+    sink.out.duration_s = stream.audio_s();
+    if sink.out.frames == 0 || sink.out.duration_s == 0.0 {
+        return Err(err("contains no audio samples".into()));
+    }
+    Ok(sink.out)
+}
+
+fn strip(message: &str, path: &Path) -> String {
+    let name = path.display().to_string();
+    message
+        .strip_prefix(&name)
+        .and_then(|m| m.strip_prefix(": "))
+        .unwrap_or(message)
+        .to_string()
+}
+
+/// Per-clip record in `meta_json`.
+#[derive(Debug, Serialize)]
+struct ClipMeta<'a> {
+    path: &'a Path,
+    corpus: &'a str,
+    speaker: &'a str,
+    label: &'a str,
+    frames: usize,
+    duration_s: f64,
+    source_rate: u32,
+}
+
+#[derive(Debug, Serialize)]
+struct Meta<'a> {
+    format: u32,
+    emotty_version: &'a str,
+    frontend: &'a FrontendConfig,
+    vad_threshold: f32,
+    vad_floor_dbfs: f32,
+    labels: &'a [&'a str],
+    clips: Vec<ClipMeta<'a>>,
+    /// Clips that could not be read, with the reason.
+    failed: Vec<String>,
+}
+
+/// Result of an export.
+#[derive(Debug)]
+pub struct Export {
+    pub clips: usize,
+    pub frames: usize,
+    pub failed: Vec<String>,
+}
+
+/// Computes features for `clips` on `jobs` threads and writes them to `out` as `.npz`.
+/// The file appears only when complete (written beside it, then renamed), so a failed
+/// or interrupted run never leaves a truncated archive where training would read it.
+pub fn export(
+    clips: &[Clip],
+    frontend: &FrontendConfig,
+    vad: VadConfig,
+    jobs: usize,
+    out: &Path,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Export, FeaturesError> {
+    let results: Vec<Mutex<Option<Result<ClipFeatures, FeaturesError>>>> =
+        clips.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(clip) = clips.get(i) else { break };
+                    let r = clip_features(&clip.path, frontend, vad);
+                    if let Ok(mut slot) = results[i].lock() {
+                        *slot = Some(r);
+                    }
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+        loop {
+            let d = done.load(Ordering::Relaxed);
+            progress(d, clips.len());
+            if d >= clips.len() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    });
+
+    let dim = frontend.feature_dim();
+    let mut features = Vec::new();
+    let mut speech = Vec::new();
+    let mut offsets = vec![0i64];
+    let mut labels = Vec::new();
+    let mut meta_clips = Vec::new();
+    let mut failed = Vec::new();
+    for (clip, slot) in clips.iter().zip(results) {
+        let result = slot.into_inner().ok().flatten();
+        match result {
+            Some(Ok(f)) => {
+                features.extend_from_slice(&f.features);
+                speech.extend(f.speech.iter().map(|&s| u8::from(s)));
+                offsets.push(offsets.last().copied().unwrap_or(0) + f.frames as i64);
+                labels.push(emotion_index(&clip.label).unwrap_or(0) as i64);
+                meta_clips.push(ClipMeta {
+                    path: &clip.path,
+                    corpus: clip.corpus.name(),
+                    speaker: &clip.speaker,
+                    label: &clip.label,
+                    frames: f.frames,
+                    duration_s: f.duration_s,
+                    source_rate: f.source_rate,
+                });
+            }
+            Some(Err(e)) => failed.push(e.to_string()),
+            None => failed.push(format!("{}: not processed", clip.path.display())),
+        }
+    }
+    let frames = speech.len();
+    let meta = Meta {
+        format: 1,
+        emotty_version: env!("CARGO_PKG_VERSION"),
+        frontend,
+        vad_threshold: vad.threshold,
+        vad_floor_dbfs: vad.floor_dbfs,
+        labels: &EMOTIONS,
+        clips: meta_clips,
+        failed: failed.clone(),
+    };
+    let clip_count = meta.clips.len();
+    let meta_json = serde_json::to_vec(&meta).map_err(|e| FeaturesError::Npz {
+        path: out.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let npz_err = |e: &dyn std::fmt::Display| FeaturesError::Npz {
+        path: out.to_path_buf(),
+        message: e.to_string(),
+    };
+    let features = Array2::from_shape_vec((frames, dim), features).map_err(|e| npz_err(&e))?;
+    write_atomically(out, |file| {
+        let mut npz = NpzWriter::new(BufWriter::new(file));
+        npz.add_array("features", &features)
+            .map_err(|e| npz_err(&e))?;
+        npz.add_array("speech", &Array1::from(speech.clone()))
+            .map_err(|e| npz_err(&e))?;
+        npz.add_array("offsets", &Array1::from(offsets.clone()))
+            .map_err(|e| npz_err(&e))?;
+        npz.add_array("labels", &Array1::from(labels.clone()))
+            .map_err(|e| npz_err(&e))?;
+        npz.add_array("meta_json", &Array1::from(meta_json.clone()))
+            .map_err(|e| npz_err(&e))?;
+        let writer = npz.finish().map_err(|e| npz_err(&e))?;
+        let file = writer.into_inner().map_err(|e| npz_err(&e.error()))?;
+        file.sync_all().map_err(|e| npz_err(&e))?;
+        Ok(())
+    })?;
+    Ok(Export {
+        clips: clip_count,
+        frames,
+        failed,
+    })
+}
+
+/// Writes through `write` into a temporary file next to `path`, then renames it into
+/// place. On any error the temporary file is removed and `path` is untouched.
+pub fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(File) -> Result<(), FeaturesError>,
+) -> Result<(), FeaturesError> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let io = |source| FeaturesError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".emotty-")
+        .suffix(".partial")
+        .tempfile_in(&dir)
+        .map_err(io)?;
+    let file = tmp.reopen().map_err(io)?;
+    write(file)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
