@@ -43,6 +43,11 @@ pub struct StartInfo {
     pub hop_s: f64,
     /// Centre frequency in Hz of each mel band of the spectrogram columns, lowest first.
     pub mel_frequencies: Vec<f32>,
+    /// When the engine started reading the source: stream time 0 for a live source.
+    /// With [`WindowResult::emitted_at`] it gives the latency from the end of a window's
+    /// audio to its result.
+    #[serde(skip)]
+    pub started_at: Instant,
 }
 
 /// One spectrogram column: the log-mel power (dB) of one 10 ms analysis frame.

@@ -82,6 +82,7 @@ impl Engine {
             window_s: config.window_s,
             hop_s: config.hop_s,
             mel_frequencies: meta.frontend.mel_center_frequencies(),
+            started_at: Instant::now(),
         };
         let thread = {
             let stop = stop.clone();
@@ -128,7 +129,10 @@ fn run(
 ) {
     let channels = start.source.channels.max(1) as usize;
     let is_mic = start.source.kind == SourceKind::Microphone;
-    let _ = tx.send(Event::Started(start));
+    let _ = tx.send(Event::Started(StartInfo {
+        started_at: Instant::now(),
+        ..start
+    }));
     // Whatever fits in the ring fits in one read.
     let mut buf = vec![0.0f32; feed.consumer.capacity().get()];
     let mut busy = Duration::ZERO;
