@@ -229,6 +229,17 @@ fn measure_band(rate: u32) -> Band {
         band.passband_delay = band.passband_delay.max(fit.delay_samples.abs());
     }
     println!("  passband gain dB:{line}");
+    if rate < OUT_RATE {
+        // Upsampling: the band edge is the input's Nyquist frequency.
+        let nyquist = f64::from(rate) / 2.0;
+        let mut line = String::new();
+        for f in [0.92, 0.94, 0.96, 0.98, 0.99].map(|x| x * nyquist) {
+            let y = run_stream(&mut r, &tone(rate, f, TONE_SECONDS), &AWKWARD_CHUNKS);
+            let fit = fit_tone(&y, f, settle..y.len() - settle);
+            line += &format!(" {f:.0}:{:+.2}", fit.gain_db);
+        }
+        println!("  band edge gain dB:{line}");
+    }
     if rate > OUT_RATE {
         let mut line = String::new();
         for f in (76..=84).map(|h| f64::from(h) * 100.0) {
@@ -247,28 +258,32 @@ fn measure_band(rate: u32) -> Band {
         }
     }
     println!(
-        "  passband max |dev| {:.4} dB, worst residual {:.1} dB, max |delay| {:.3} samples; \
-         stop band worst {:.1} dB at {:.0} Hz",
-        band.passband_dev_db,
-        band.passband_residual_db,
-        band.passband_delay,
-        band.stopband_worst_db,
-        band.stopband_worst_freq
+        "  passband max |dev| {:.5} dB, worst residual {:.1} dB, max |delay| {:.3} samples",
+        band.passband_dev_db, band.passband_residual_db, band.passband_delay,
     );
+    if rate > OUT_RATE {
+        println!(
+            "  stop band (8.5 kHz to input Nyquist) worst {:.1} dB at {:.0} Hz",
+            band.stopband_worst_db, band.stopband_worst_freq
+        );
+    }
     band
 }
 
-/// The issue's requirement, per input rate: tones up to 7.5 kHz within ±1 dB (we hold
-/// ±0.1 dB), tones from 8.5 kHz to the input Nyquist frequency at least 60 dB down.
+/// The issue's requirement, per input rate: tones up to 7.5 kHz within ±1 dB, tones from
+/// 8.5 kHz to the input Nyquist frequency at least 60 dB down. Held tighter here, to what
+/// the design gives with margin (measured: ±0.0001 dB, ≤ −128 dB): ±0.01 dB, and 90 dB
+/// (the Blackman-Harris window's side-lobe level), so a change to a weaker window or a
+/// shorter filter fails here rather than in the features.
 fn assert_quality(rate: u32, max_delay_samples: f64) {
     let band = measure_band(rate);
     assert!(
-        band.passband_dev_db < 0.1,
+        band.passband_dev_db < 0.01,
         "{rate}: passband deviation {:.4} dB",
         band.passband_dev_db
     );
     assert!(
-        band.passband_residual_db < -60.0,
+        band.passband_residual_db < -90.0,
         "{rate}: passband residual {:.1} dB",
         band.passband_residual_db
     );
@@ -279,7 +294,7 @@ fn assert_quality(rate: u32, max_delay_samples: f64) {
     );
     if rate > OUT_RATE {
         assert!(
-            band.stopband_worst_db < -60.0,
+            band.stopband_worst_db < -90.0,
             "{rate}: {:.1} dB at {:.0} Hz",
             band.stopband_worst_db,
             band.stopband_worst_freq

@@ -10,11 +10,11 @@
 //! The conversion has two properties the rest of the engine relies on:
 //!
 //! * **The band the features use survives, and nothing folds into it.** The MFCC front end
-//!   looks at 0–8 kHz. The anti-aliasing filter is flat (within hundredths of a dB) up
-//!   to about 7.7 kHz and has rejected everything that would alias by the output Nyquist
-//!   frequency. Rubato's defaults cut at 6.7 kHz for 48 kHz input, which measurably
-//!   changes the MFCCs the model sees; the settings here were picked by measuring (see
-//!   `tests/resample.rs`).
+//!   looks at 0–8 kHz. Going to 16 kHz, the anti-aliasing filter is flat to 0.001 dB up to
+//!   7.5 kHz (−0.1 dB at 7.8 kHz), and everything that would alias, from 8 kHz up, comes
+//!   out more than 120 dB down. Rubato's `Fft::new` defaults put the cutoff at 6.7 kHz for
+//!   48 kHz input (−50 dB at 7.5 kHz), which measurably changes the MFCCs the model sees;
+//!   the settings here were picked by measuring (see `tests/resample.rs`).
 //! * **Timestamps stay right.** Output sample `k` is the signal at input time
 //!   `k / output_rate`: the filter's delay is trimmed from the start of every stream, and
 //!   [`Resampler::finish`] flushes the tail so the stream is as long as the input was.
@@ -26,6 +26,10 @@
 //! would be a second long, so those go through rubato's asynchronous windowed-sinc
 //! resampler, which has low latency at any ratio and whose delay is compensated to within
 //! half an output sample.
+//!
+//! Latency: output comes in blocks of 32–64 ms of audio (48 kHz: 32 ms), and the filter
+//! looks half a block ahead, so a sample reaches the model at most about 1.5 blocks
+//! (48 ms at 48 kHz) after it was captured.
 
 use std::fmt;
 
@@ -58,7 +62,7 @@ const WINDOW: WindowFunction = WindowFunction::BlackmanHarris;
 ///
 /// A windowed sinc's transition band is about `8 / len` of that rate for this window:
 /// 250 Hz at 16 kHz. Rubato places the transition just below the output Nyquist
-/// frequency, so the passband is flat up to about 7.7 kHz.
+/// frequency, so the passband is flat up to about 7.8 kHz.
 const FILTER_LEN: usize = 512;
 
 /// The FFT resampler processes whole blocks; a block longer than this (in seconds, as a
@@ -336,8 +340,7 @@ impl Resampler {
     /// delay-compensated: output sample k corresponds to input time k / output_rate (the
     /// filter's initial delay is trimmed), so timestamps downstream stay right.
     ///
-    /// Output comes in blocks (about 32 ms for the common rates), so a call may append
-    /// nothing; the samples are not lost, they come out with a later call or
+    /// Output comes in blocks (32–64 ms of audio), so a call may append nothing; the samples are not lost, they come out with a later call or
     /// [`finish`](Self::finish).
     pub fn process(&mut self, input: &[f32], out: &mut Vec<f32>) -> Result<(), ResampleError> {
         let Some(stage) = &mut self.stage else {
