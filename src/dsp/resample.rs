@@ -65,10 +65,10 @@ const WINDOW: WindowFunction = WindowFunction::BlackmanHarris;
 /// frequency, so the passband is flat up to about 7.8 kHz.
 const FILTER_LEN: usize = 512;
 
-/// The FFT resampler processes whole blocks; a block longer than this (in seconds, as a
-/// divisor: 1/10 s) makes output arrive in bursts too coarse for a live display, so such
-/// rate pairs use the sinc resampler instead.
-const MAX_BLOCKS_PER_SECOND_DIVISOR: usize = 10;
+/// The FFT resampler processes whole blocks; a block longer than this makes output
+/// arrive in bursts too coarse for a live display (24414 → 16000 would need 1 s blocks),
+/// so such rate pairs use the sinc resampler instead.
+const MAX_FFT_BLOCK_MS: usize = 100;
 
 /// Input frames the sinc resampler takes per call: about 20 ms at 48 kHz, small enough
 /// to keep latency low, large enough to amortise the per-call overhead.
@@ -255,9 +255,9 @@ impl Resampler {
         // and can be trimmed exactly.
         let mut units = FILTER_LEN.div_ceil(step_in.min(step_out));
         units += units % 2;
-        // `units / g` seconds per block.
+        // A block lasts `units * step_in / fs_in = units / g` seconds.
         let (kernel, design, filter_len_in): (Box<dyn rubato::Resampler<f32>>, _, _) =
-            if units * MAX_BLOCKS_PER_SECOND_DIVISOR <= g {
+            if units * 1000 <= MAX_FFT_BLOCK_MS * g {
                 let fft = Fft::<f32>::new_custom(
                     fs_in,
                     fs_out,
