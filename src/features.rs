@@ -11,7 +11,11 @@
 //! | `speech` | uint8 | frames | 1 where the VAD judged the frame's centre to be speech |
 //! | `offsets` | int64 | clips + 1 | clip *i* is rows `offsets[i]..offsets[i+1]` |
 //! | `labels` | int64 | clips | index into `meta.labels` |
-//! | `meta_json` | uint8 | bytes | UTF-8 JSON: front end, VAD, labels, and per clip its path, corpus, speaker |
+//! | `clip_index` | int64 | clips | index into `meta.clips` (the source file) |
+//! | `variant` | int64 | clips | 0 for the clip as recorded, 1… for augmented copies |
+//! | `meta_json` | uint8 | bytes | UTF-8 JSON: front end, VAD, labels, per source clip its path, corpus, speaker; per row its augmentation recipe |
+//!
+//! "clips" above counts rows: with `--augment N` every source clip gives 1 + N rows.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -24,9 +28,11 @@ use ndarray_npy::NpzWriter;
 use serde::Serialize;
 
 use crate::audio::decode;
+use crate::augment::{self, Recipe, Rng};
 use crate::corpus::{Clip, EMOTIONS, emotion_index};
 use crate::dsp::frontend::{Frame, FrontendConfig};
 use crate::dsp::level::BlockLevel;
+use crate::dsp::resample::{Resampler, downmix};
 use crate::dsp::vad::{VAD_FRAME, VadConfig, VadFrame};
 use crate::engine::analyzer::{FeatureStream, StreamSink};
 
@@ -129,6 +135,71 @@ pub fn clip_features(
     Ok(sink.out)
 }
 
+/// Features of 16 kHz mono audio already in memory, through the same stream.
+pub fn samples_features(
+    samples: &[f32],
+    frontend: &FrontendConfig,
+    vad: VadConfig,
+) -> Result<ClipFeatures, String> {
+    let mut stream = FeatureStream::new(frontend.clone(), vad, augment::RATE, 1, None)
+        .map_err(|e| e.to_string())?;
+    let mut sink = Collect {
+        dim: frontend.feature_dim(),
+        hop: frontend.hop_length,
+        vad: Vec::new(),
+        out: ClipFeatures {
+            features: Vec::new(),
+            speech: Vec::new(),
+            frames: 0,
+            duration_s: 0.0,
+            source_rate: augment::RATE,
+        },
+    };
+    for chunk in samples.chunks(4096) {
+        stream.push(chunk, &mut sink).map_err(|e| e.to_string())?;
+    }
+    stream.finish(&mut sink).map_err(|e| e.to_string())?;
+    sink.out.duration_s = stream.audio_s();
+    Ok(sink.out)
+}
+
+/// The clip as recorded plus `augment` augmented copies, each with its recipe.
+pub fn clip_variants(
+    path: &Path,
+    frontend: &FrontendConfig,
+    vad: VadConfig,
+    augment: usize,
+    seed: u64,
+    clip_number: u64,
+) -> Result<Vec<(ClipFeatures, Option<Recipe>)>, FeaturesError> {
+    let clean = clip_features(path, frontend, vad)?;
+    let mut out = vec![(clean, None)];
+    if augment == 0 {
+        return Ok(out);
+    }
+    let err = |message: String| FeaturesError::Clip {
+        path: path.display().to_string(),
+        message,
+    };
+    let (spec, samples) = decode::read_all(path).map_err(|e| err(strip(&e.to_string(), path)))?;
+    let mut mono = Vec::new();
+    downmix(&samples, spec.channels as usize, &mut mono);
+    let mut speech = Vec::new();
+    let mut resampler =
+        Resampler::new(spec.sample_rate, augment::RATE).map_err(|e| err(e.to_string()))?;
+    resampler
+        .process(&mono, &mut speech)
+        .and_then(|_| resampler.finish(&mut speech))
+        .map_err(|e| err(e.to_string()))?;
+    for variant in 1..=augment as u64 {
+        let mut rng = Rng::for_item(seed, clip_number, variant);
+        let (audio, recipe) = augment::augment(&speech, &mut rng);
+        let features = samples_features(&audio, frontend, vad).map_err(err)?;
+        out.push((features, Some(recipe)));
+    }
+    Ok(out)
+}
+
 fn strip(message: &str, path: &Path) -> String {
     let name = path.display().to_string();
     message
@@ -159,6 +230,9 @@ struct Meta<'a> {
     vad_floor_dbfs: f32,
     labels: &'a [&'a str],
     clips: Vec<ClipMeta<'a>>,
+    augment_seed: u64,
+    /// Per row: the augmentation applied (null for the clip as recorded).
+    recipes: Vec<Option<Recipe>>,
     /// Clips that could not be read, with the reason.
     failed: Vec<String>,
 }
@@ -174,15 +248,25 @@ pub struct Export {
 /// Computes features for `clips` on `jobs` threads and writes them to `out` as `.npz`.
 /// The file appears only when complete (written beside it, then renamed), so a failed
 /// or interrupted run never leaves a truncated archive where training would read it.
+/// How to augment, if at all.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Augmentation {
+    /// Augmented copies per clip (0: none).
+    pub copies: usize,
+    pub seed: u64,
+}
+
+#[allow(clippy::type_complexity)]
 pub fn export(
     clips: &[Clip],
     frontend: &FrontendConfig,
     vad: VadConfig,
+    augmentation: Augmentation,
     jobs: usize,
     out: &Path,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Export, FeaturesError> {
-    let results: Vec<Mutex<Option<Result<ClipFeatures, FeaturesError>>>> =
+    let results: Vec<Mutex<Option<Result<Vec<(ClipFeatures, Option<Recipe>)>, FeaturesError>>>> =
         clips.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
@@ -192,7 +276,14 @@ pub fn export(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(clip) = clips.get(i) else { break };
-                    let r = clip_features(&clip.path, frontend, vad);
+                    let r = clip_variants(
+                        &clip.path,
+                        frontend,
+                        vad,
+                        augmentation.copies,
+                        augmentation.seed,
+                        i as u64,
+                    );
                     if let Ok(mut slot) = results[i].lock() {
                         *slot = Some(r);
                     }
@@ -215,16 +306,25 @@ pub fn export(
     let mut speech = Vec::new();
     let mut offsets = vec![0i64];
     let mut labels = Vec::new();
+    let mut clip_index = Vec::new();
+    let mut variant = Vec::new();
+    let mut recipes = Vec::new();
     let mut meta_clips = Vec::new();
     let mut failed = Vec::new();
     for (clip, slot) in clips.iter().zip(results) {
         let result = slot.into_inner().ok().flatten();
         match result {
-            Some(Ok(f)) => {
-                features.extend_from_slice(&f.features);
-                speech.extend(f.speech.iter().map(|&s| u8::from(s)));
-                offsets.push(offsets.last().copied().unwrap_or(0) + f.frames as i64);
-                labels.push(emotion_index(&clip.label).unwrap_or(0) as i64);
+            Some(Ok(variants)) => {
+                let f = &variants[0].0;
+                for (v, (f, recipe)) in variants.iter().enumerate() {
+                    features.extend_from_slice(&f.features);
+                    speech.extend(f.speech.iter().map(|&s| u8::from(s)));
+                    offsets.push(offsets.last().copied().unwrap_or(0) + f.frames as i64);
+                    labels.push(emotion_index(&clip.label).unwrap_or(0) as i64);
+                    clip_index.push(meta_clips.len() as i64);
+                    variant.push(v as i64);
+                    recipes.push(recipe.clone());
+                }
                 meta_clips.push(ClipMeta {
                     path: &clip.path,
                     corpus: clip.corpus.name(),
@@ -248,6 +348,8 @@ pub fn export(
         vad_floor_dbfs: vad.floor_dbfs,
         labels: &EMOTIONS,
         clips: meta_clips,
+        augment_seed: augmentation.seed,
+        recipes,
         failed: failed.clone(),
     };
     let clip_count = meta.clips.len();
@@ -269,6 +371,10 @@ pub fn export(
         npz.add_array("offsets", &Array1::from(offsets.clone()))
             .map_err(|e| npz_err(&e))?;
         npz.add_array("labels", &Array1::from(labels.clone()))
+            .map_err(|e| npz_err(&e))?;
+        npz.add_array("clip_index", &Array1::from(clip_index.clone()))
+            .map_err(|e| npz_err(&e))?;
+        npz.add_array("variant", &Array1::from(variant.clone()))
             .map_err(|e| npz_err(&e))?;
         npz.add_array("meta_json", &Array1::from(meta_json.clone()))
             .map_err(|e| npz_err(&e))?;

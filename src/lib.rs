@@ -8,6 +8,7 @@
 //! Consumers never reach into the engine.
 
 pub mod audio;
+pub mod augment;
 pub mod classify;
 pub mod corpus;
 pub mod dsp;

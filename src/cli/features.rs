@@ -39,6 +39,10 @@ pub fn run(args: FeaturesArgs, analysis: &AnalysisArgs) -> Result<ExitCode> {
         &scan.clips,
         &frontend,
         VadConfig::default(),
+        features::Augmentation {
+            copies: args.augment,
+            seed: args.seed,
+        },
         jobs(args.jobs),
         &args.out,
         |done, total| {

@@ -171,6 +171,12 @@ struct FeaturesArgs {
     /// Front-end settings as JSON (default: the model's front end).
     #[arg(long, value_name = "JSON")]
     frontend: Option<String>,
+    /// Also write N augmented copies of each clip (noise, reverb, speed, pitch, EQ, gain).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    augment: usize,
+    /// Seed of the augmentation, for reproducible runs.
+    #[arg(long, value_name = "SEED", default_value_t = 1)]
+    seed: u64,
     /// Files processed in parallel (default: number of cores).
     #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<usize>,
