@@ -46,6 +46,18 @@ pub enum EngineError {
     Thread(#[source] std::io::Error),
 }
 
+/// A copy of the source's audio as the engine read it: interleaved, at the source's
+/// native rate and channel count. Recordings and `--keep-audio` are written from these,
+/// so they hold what the microphone delivered, not the resampled model input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudioChunk {
+    /// Index of the chunk's first frame since the source started.
+    pub first_frame: u64,
+    pub sample_rate: u32,
+    pub channels: u16,
+    pub samples: Vec<f32>,
+}
+
 /// A running engine. Dropping it stops the thread and the source.
 pub struct Engine {
     events: Receiver<Event>,
@@ -64,6 +76,17 @@ impl Engine {
         guard: SourceGuard,
         model: Arc<Model>,
         config: AnalysisConfig,
+    ) -> Result<Engine, EngineError> {
+        Self::start_with_tap(feed, guard, model, config, None)
+    }
+
+    /// Like [`Engine::start`], and also sends every block of source audio to `tap`.
+    pub fn start_with_tap(
+        feed: Feed,
+        guard: SourceGuard,
+        model: Arc<Model>,
+        config: AnalysisConfig,
+        tap: Option<Sender<AudioChunk>>,
     ) -> Result<Engine, EngineError> {
         let analyzer = Analyzer::new(
             model.clone(),
@@ -88,7 +111,7 @@ impl Engine {
             let stop = stop.clone();
             std::thread::Builder::new()
                 .name("emotty-engine".into())
-                .spawn(move || run(feed, analyzer, start, &tx, &stop))
+                .spawn(move || run(feed, analyzer, start, &tx, &stop, tap))
                 .map_err(EngineError::Thread)?
         };
         Ok(Engine {
@@ -126,8 +149,11 @@ fn run(
     start: StartInfo,
     tx: &Sender<Event>,
     stop: &AtomicBool,
+    mut tap: Option<Sender<AudioChunk>>,
 ) {
     let channels = start.source.channels.max(1) as usize;
+    let (rate, channel_count) = (start.source.sample_rate, start.source.channels);
+    let mut frames_read: u64 = 0;
     let is_mic = start.source.kind == SourceKind::Microphone;
     let _ = tx.send(Event::Started(StartInfo {
         started_at: Instant::now(),
@@ -152,6 +178,19 @@ fn run(
         let n = available - available % channels;
         if n > 0 {
             let got = feed.consumer.pop_slice(&mut buf[..n]);
+            if let Some(t) = &tap {
+                let chunk = AudioChunk {
+                    first_frame: frames_read,
+                    sample_rate: rate,
+                    channels: channel_count,
+                    samples: buf[..got].to_vec(),
+                };
+                if t.send(chunk).is_err() {
+                    // The listener is gone; stop copying.
+                    tap = None;
+                }
+            }
+            frames_read += (got / channels) as u64;
             let t0 = Instant::now();
             let result = analyzer.push(&buf[..got], &mut emit);
             busy += t0.elapsed();
