@@ -954,6 +954,7 @@ fn wav_stream_with_unknown_lengths_plays_to_eof() {
         (0xffff_ffff, 0xffff_ffff), // ffmpeg to a pipe
         (0, 0),                     // other capture tools
         (0x7fff_f000, 0x7fff_f024), // sox to a pipe (seen here: `sox ... -t wav -`)
+        (0x8000_0000, 0x8000_0024), // arecord to a pipe (seen here: `arecord -D null -t wav -`)
     ] {
         let opts = WavOpts {
             data_len: Some(data_len),
@@ -1011,8 +1012,23 @@ fn flac_and_aiff_through_a_pipe() {
 
     let sig = signal(4000, 1, 16000);
     let aiff = aiff_bytes(16, 1, 16000, &sig, None);
-    let mut reader = open_stream(stream(aiff), None, "stdin").unwrap();
+    let mut reader = open_stream(stream(aiff.clone()), None, "stdin").unwrap();
     assert_close(&drain(reader.as_mut()).unwrap(), &sig, 16, "aiff pipe");
+    // The placeholder sizes sox writes into a pipe (`sox ... -t aiff -`, seen here):
+    // FORM 0x7F000050, COMM frames 0x3F800000, SSND 0x7F000008.
+    let mut sox_like = aiff;
+    sox_like[4..8].copy_from_slice(&0x7f00_0050u32.to_be_bytes());
+    let comm = sox_like.windows(4).position(|w| w == b"COMM").unwrap();
+    sox_like[comm + 10..comm + 14].copy_from_slice(&0x3f80_0000u32.to_be_bytes());
+    let ssnd = sox_like.windows(4).position(|w| w == b"SSND").unwrap();
+    sox_like[ssnd + 4..ssnd + 8].copy_from_slice(&0x7f00_0008u32.to_be_bytes());
+    let mut reader = open_stream(stream(sox_like), None, "stdin").unwrap();
+    assert_close(
+        &drain(reader.as_mut()).unwrap(),
+        &sig,
+        16,
+        "sox-style aiff pipe",
+    );
 }
 
 #[test]

@@ -7,10 +7,13 @@
 //! of these named `.wav`, which is why formats are never guessed from names.
 //!
 //! Lengths follow the same rules as WAV (see `wav.rs`): the COMM frame count and
-//! the SSND length are upper bounds, 0 and 0xFFFFFFFF mean unknown (sox writes
-//! bogus large values into pipes), and the input ending first is not an error.
+//! the SSND length are upper bounds, 0 and placeholders from 0x7F000000 up mean
+//! unknown (sox writes about 0x7F000000 for both into pipes), and the input ending
+//! first is not an error.
 
-use super::pcm::{self, Coding, DataEnd, Endian, PcmReader, chunk_name, fourcc, read_array, skip};
+use super::pcm::{
+    self, Coding, DataEnd, Endian, PcmReader, chunk_name, fourcc, known_len, read_array, skip,
+};
 use super::{Ctx, DecodeError, Input};
 
 /// Converts an 80-bit IEEE 754 extended float (AIFF's sample rate) to Hz.
@@ -88,18 +91,15 @@ pub(super) fn open(mut src: Input, ctx: &Ctx) -> Result<PcmReader, DecodeError> 
         if &id == b"SSND" {
             let common =
                 common.ok_or_else(|| ctx.bad_header("SSND chunk comes before the COMM chunk"))?;
-            if len != 0 && len != u32::MAX && len < 8 {
+            if len < 8 && known_len(u64::from(len)).is_some() {
                 return Err(ctx.bad_header(format!("SSND chunk of {len} bytes is too short")));
             }
             let fields: [u8; 8] = read_array(&mut src, ctx, "SSND chunk")?;
             let offset = u32::from_be_bytes([fields[0], fields[1], fields[2], fields[3]]);
             skip(&mut src, ctx, u64::from(offset), "SSND chunk")?;
             pos += 8 + u64::from(offset);
-            let declared = if len == 0 || len == u32::MAX {
-                None
-            } else {
-                Some(u64::from(len).saturating_sub(8 + u64::from(offset)))
-            };
+            let declared =
+                known_len(u64::from(len)).map(|len| len.saturating_sub(8 + u64::from(offset)));
             return Ok(data_reader(src, ctx, common, pos, declared, is_aifc));
         }
         if let Some(file_len) = ctx.file_len
@@ -160,9 +160,9 @@ fn data_reader(
     is_aifc: bool,
 ) -> PcmReader {
     let frame_bytes = (common.coding.bytes() * usize::from(common.spec.channels)) as u64;
-    // numSampleFrames is authoritative when present; 0 here with data following is
-    // a streaming writer that did not know the count.
-    let from_comm = (common.frames != 0).then(|| u64::from(common.frames) * frame_bytes);
+    // numSampleFrames is authoritative when present; 0 or a placeholder-sized count
+    // here is a streaming writer that did not know it.
+    let from_comm = known_len(u64::from(common.frames) * frame_bytes);
     let declared = match (declared, from_comm) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),

@@ -130,6 +130,22 @@ pub(super) fn convert(coding: Coding, bytes: &[u8], out: &mut Vec<f32>) {
     }
 }
 
+/// Data lengths from here up are placeholders, not lengths.
+///
+/// A writer that cannot seek back to fix its header (one writing into a pipe)
+/// puts a large guess there: sox 0x7FFFF000 for WAV and about 0x7F000000 for AIFF,
+/// arecord 0x80000000, ffmpeg 0xFFFFFFFF (all measured or read from their output
+/// here). Honouring them would stop a live capture after 2 GiB, a few hours of
+/// audio. The price: a genuine WAV over 2 GiB with chunks after its data has those
+/// few bytes decoded as audio at its very end.
+pub(super) const PLACEHOLDER_LEN: u64 = 0x7f00_0000;
+
+/// A header's data length, or None if it is 0 or a [`PLACEHOLDER_LEN`] (unknown:
+/// the data runs to the end of the input).
+pub(super) fn known_len(len: u64) -> Option<u64> {
+    (len != 0 && len < PLACEHOLDER_LEN).then_some(len)
+}
+
 /// Where a PCM reader's data ends.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum DataEnd {
@@ -357,6 +373,15 @@ mod tests {
         out.clear();
         convert(Coding::S32(Endian::Little), &[0, 0, 0, 0xc0], &mut out);
         assert_eq!(out, [-0.5]);
+    }
+
+    #[test]
+    fn placeholder_lengths_are_unknown() {
+        for placeholder in [0, 0x7fff_f000, 0x7f00_0004, 0x8000_0000, 0xffff_ffff] {
+            assert_eq!(known_len(placeholder), None, "{placeholder:#x}");
+        }
+        assert_eq!(known_len(200), Some(200));
+        assert_eq!(known_len(0x7eff_ffff), Some(0x7eff_ffff));
     }
 
     #[test]

@@ -4,16 +4,21 @@
 //!
 //! The parser reads chunks in order and stops at `data`; it never seeks, so pipes
 //! work. Data lengths are treated as programs actually write them:
-//! - 0 and 0xFFFFFFFF mean "unknown" (ffmpeg and many capture tools write these into
-//!   pipes): play to the end of the input.
+//! - 0 and anything from 0x7F000000 up mean "unknown" (see [`PLACEHOLDER_LEN`]:
+//!   sox, arecord and ffmpeg write such values into pipes): play to the end of the
+//!   input. RF64's real 64-bit length from the ds64 chunk is always honoured.
 //! - Any other length is an upper bound: the data ends there (so trailing `LIST` or
 //!   `id3 ` chunks are never played as noise) or where the input ends, whichever
-//!   comes first. `sox` writes 0x7FFFF000 and `arecord` 0x7FFFFFFF-ish lengths into
-//!   pipes, and a cut download looks the same, so running short is not an error.
+//!   comes first. A cut download looks the same as a stream that stopped, so
+//!   running short is not an error.
 //! - For a regular file the length is also clipped to the file's size, which makes
 //!   `total_frames` exact.
+//!
+//! [`PLACEHOLDER_LEN`]: super::pcm::PLACEHOLDER_LEN
 
-use super::pcm::{self, Coding, DataEnd, Endian, PcmReader, chunk_name, read_array, skip};
+use super::pcm::{
+    self, Coding, DataEnd, Endian, PcmReader, chunk_name, known_len, read_array, skip,
+};
 use super::{Ctx, DecodeError, Input};
 
 /// The tail of `KSDATAFORMAT_SUBTYPE_PCM` / `_IEEE_FLOAT` GUIDs (Data4, stored as
@@ -226,11 +231,9 @@ fn data_reader(
     ds64_data_len: Option<u64>,
 ) -> PcmReader {
     let declared = if is_rf64 && len == u32::MAX {
-        ds64_data_len
-    } else if len == 0 || len == u32::MAX {
-        None
+        ds64_data_len.filter(|&n| n > 0)
     } else {
-        Some(u64::from(len))
+        known_len(u64::from(len))
     };
     let frame_bytes = (format.coding.bytes() * usize::from(format.spec.channels)) as u64;
     let (end, total_frames) = match ctx.file_len {
