@@ -95,21 +95,25 @@ def make_synth_wav(path: Path) -> None:
     - 0.00-0.15 s: digital silence, so whole frames have zero power and must land
       exactly on the amin floor (-100 dB);
     - 0.15-0.35 s: +-1 LSB noise, a few dB above the floor;
-    - 0.35-0.85 s: a loud linear chirp 50 Hz -> 7.9 kHz (0.9 full scale) plus noise
-      at -40 dB: the quiet bins far from the chirp test FFT precision;
+    - 0.35-0.65 s: a loud linear chirp 50 Hz -> 7.9 kHz (0.9 full scale) plus noise
+      at -40 dB;
+    - 0.65-0.85 s: a pure 200 Hz tone at 0.9 full scale: its frames span about
+      120 dB between the tone and the int16 quantisation noise in the top bands,
+      which an f32 FFT gets wrong by ~0.015 dB (librosa's FFT runs in float64);
     - 0.85-1.00 s: a 440 Hz tone at -60 dBFS that runs into the end padding.
     """
     rng = np.random.default_rng(SYNTH_SEED)
     t = np.arange(SYNTH_LEN) / SR
     y = np.zeros(SYNTH_LEN)
-    a, b, c = int(0.15 * SR), int(0.35 * SR), int(0.85 * SR)
+    a, b, c, d = int(0.15 * SR), int(0.35 * SR), int(0.65 * SR), int(0.85 * SR)
     y[a:b] = rng.integers(-1, 2, size=b - a) / 32768.0
     tc = t[b:c] - t[b]
     dur = tc[-1]
     f0, f1 = 50.0, 7900.0
     y[b:c] = 0.9 * np.sin(2 * np.pi * (f0 * tc + (f1 - f0) * tc**2 / (2 * dur)))
     y[b:c] += 0.01 * rng.standard_normal(c - b)
-    y[c:] = 1e-3 * np.sin(2 * np.pi * 440.0 * t[c:])
+    y[c:d] = 0.9 * np.sin(2 * np.pi * 200.0 * t[c:d])
+    y[d:] = 1e-3 * np.sin(2 * np.pi * 440.0 * t[d:])
     y = np.clip(np.round(y * 32768.0), -32768, 32767).astype(np.int16)
     sf.write(path, y, SR, subtype="PCM_16", format="WAV")
 
