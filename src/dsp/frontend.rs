@@ -1026,6 +1026,59 @@ mod tests {
     }
 
     #[test]
+    fn extreme_but_valid_settings_run_without_panicking() {
+        // Settings come from files: the smallest and oddest valid ones must work too.
+        let d = FrontendConfig::default();
+        let configs = [
+            FrontendConfig {
+                n_fft: 1,
+                win_length: 1,
+                hop_length: 1,
+                n_mels: 1,
+                n_mfcc: 1,
+                ..d.clone()
+            },
+            FrontendConfig {
+                n_fft: 3,
+                win_length: 2,
+                hop_length: 5,
+                n_mels: 2,
+                n_mfcc: 1,
+                ..d.clone()
+            },
+            FrontendConfig {
+                n_fft: 4096,
+                win_length: 4096,
+                hop_length: 1,
+                n_mels: 128,
+                n_mfcc: 128,
+                ..d.clone()
+            },
+            FrontendConfig {
+                sample_rate: 8_000,
+                fmin: 3_999.0,
+                fmax: 4_000.0,
+                n_mels: 3,
+                n_mfcc: 3,
+                ..d
+            },
+        ];
+        let samples = speech();
+        for config in configs {
+            let out = features_of_clip(&config, &samples[..3_000]).unwrap();
+            assert_eq!(
+                out.len(),
+                config.frames_in_clip(3_000) * config.feature_dim(),
+                "{config:?}"
+            );
+            assert!(
+                !out.is_empty() && out.iter().all(|v| v.is_finite()),
+                "{config:?}"
+            );
+        }
+    }
+
+    #[test]
     fn logmel_ignores_n_mfcc() {
         let config = FrontendConfig {
             features: FeatureKind::Logmel,
