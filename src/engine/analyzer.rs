@@ -382,9 +382,12 @@ impl Windows {
         if f.speech {
             self.totals.speech_s += VAD_FRAME as f64 / f64::from(VAD_RATE);
         }
-        // Keep a little more than one window of VAD history.
-        let keep = (self.window_frames as u64 * self.hop_samples / VAD_FRAME as u64 + 4) as usize;
-        while self.vad.len() > keep {
+        // The VAD runs ahead of the front end by up to a whole input chunk, so history
+        // is trimmed by the front end's position: any window still to come starts at or
+        // after `frames - window_frames`.
+        let oldest_start = self.frames.saturating_sub(self.window_frames as u64) * self.hop_samples;
+        let keep_from = oldest_start.saturating_sub(VAD_FRAME as u64 / 2) / VAD_FRAME as u64;
+        while self.vad_base < keep_from && !self.vad.is_empty() {
             self.vad.pop_front();
             self.vad_base += 1;
         }
@@ -500,4 +503,175 @@ pub fn argmax(values: &[f32]) -> usize {
         }
     }
     best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::decode;
+    use std::path::Path;
+
+    fn fixture(rel: &str) -> (u32, u16, Vec<f32>) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+        let (spec, samples) = decode::read_all(&path).unwrap();
+        (spec.sample_rate, spec.channels, samples)
+    }
+
+    fn test_model() -> Arc<Model> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/test-model.onnx");
+        Arc::new(Model::load(&path).unwrap())
+    }
+
+    fn run(rel: &str, chunk: usize, config: Option<AnalysisConfig>) -> Vec<WindowResult> {
+        let (rate, channels, samples) = fixture(rel);
+        let model = test_model();
+        let config = config.unwrap_or_else(|| AnalysisConfig::for_model(&model));
+        let mut analyzer = Analyzer::new(model, rate, channels, &config).unwrap();
+        let mut windows = Vec::new();
+        let mut emit = |e: Event| {
+            if let Event::Window(w) = e {
+                windows.push(w)
+            }
+        };
+        for c in samples.chunks(chunk) {
+            analyzer.push(c, &mut emit).unwrap();
+        }
+        analyzer.finish(&mut emit).unwrap();
+        windows
+    }
+
+    const ANGRY: &str = "tests/fixtures/corpus/ravdess/Actor_19/03-01-05-02-01-01-19.flac";
+
+    #[test]
+    fn window_speech_ratio_matches_the_vad_frames_inside_it() {
+        let (_, _, samples) = fixture(ANGRY);
+        // Independent count: the VAD alone over the same (16 kHz mono) audio.
+        let mut vad = Vad::new(VadConfig::default());
+        let mut frames = Vec::new();
+        vad.push(&samples, &mut |f| frames.push(f));
+        // Small chunks, odd chunks, and the whole clip at once (the VAD then runs far
+        // ahead of the front end).
+        for chunk in [160, 3000, samples.len()] {
+            let windows = run(ANGRY, chunk, None);
+            assert!(windows.len() >= 6);
+            for w in &windows {
+                let (a, b) = (w.start_s * 16_000.0, w.end_s * 16_000.0);
+                let inside: Vec<&VadFrame> = frames
+                    .iter()
+                    .filter(|f| {
+                        let centre = f.index as f64 * 256.0 + 128.0;
+                        centre >= a && centre < b
+                    })
+                    .collect();
+                let expected =
+                    inside.iter().filter(|f| f.speech).count() as f32 / inside.len().max(1) as f32;
+                assert!(
+                    (w.speech_ratio - expected).abs() < 1e-6,
+                    "chunk {chunk}, window {}-{} s: {} vs {}",
+                    w.start_s,
+                    w.end_s,
+                    w.speech_ratio,
+                    expected
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn windows_follow_the_hop_from_the_minimum_window_and_cover_the_tail() {
+        // 3.97 s clip, 3 s window, 0.5 s hop, 1 s minimum: ends at 1.0, 1.5 … 3.5 and a
+        // last one at the end of the clip (its tail after 3.5 s is more than a quarter hop).
+        let windows = run(ANGRY, 4096, None);
+        let spans: Vec<(f64, f64)> = windows
+            .iter()
+            .map(|w| {
+                (
+                    (w.start_s * 100.0).round() / 100.0,
+                    (w.end_s * 100.0).round() / 100.0,
+                )
+            })
+            .collect();
+        assert_eq!(
+            spans,
+            [
+                (0.0, 1.0),
+                (0.0, 1.5),
+                (0.0, 2.0),
+                (0.0, 2.5),
+                (0.0, 3.0),
+                (0.5, 3.5),
+                (0.98, 3.98)
+            ]
+        );
+        for (i, w) in windows.iter().enumerate() {
+            assert_eq!(w.index, i as u64);
+        }
+    }
+
+    #[test]
+    fn windows_without_enough_speech_are_not_classified() {
+        let windows = run(ANGRY, 4096, None);
+        // The actor starts speaking 1.04 s in: the first window has no speech at all.
+        assert_eq!(windows[0].outcome, Outcome::NoSpeech);
+        for w in &windows {
+            match &w.outcome {
+                Outcome::NoSpeech => assert!(w.speech_ratio < DEFAULT_MIN_SPEECH_RATIO),
+                Outcome::Emotion { probs, top } => {
+                    assert!(w.speech_ratio >= DEFAULT_MIN_SPEECH_RATIO);
+                    assert_eq!(probs.len(), 8);
+                    assert!((probs.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+                    assert_eq!(*top, argmax(probs));
+                }
+            }
+        }
+        // A stricter threshold turns more windows into no-speech.
+        let model = test_model();
+        let mut strict = AnalysisConfig::for_model(&model);
+        strict.min_speech_ratio = 0.9;
+        let strict = run(ANGRY, 4096, Some(strict));
+        let count = |ws: &[WindowResult]| ws.iter().filter(|w| w.top().is_some()).count();
+        assert!(count(&strict) < count(&windows));
+    }
+
+    #[test]
+    fn classifying_a_window_gives_what_the_model_gives_for_its_frames() {
+        // The analyzer's window must be exactly the front end's frames [start, end).
+        let (_, _, samples) = fixture(ANGRY);
+        let model = test_model();
+        let feats =
+            crate::dsp::frontend::features_of_clip(&model.info().meta.frontend, &samples).unwrap();
+        let dim = model.feature_dim();
+        for w in run(ANGRY, 1000, None) {
+            let Some(probs) = w.probs() else { continue };
+            let (a, b) = (
+                (w.start_s * 100.0).round() as usize,
+                (w.end_s * 100.0).round() as usize,
+            );
+            let direct = model.predict(&feats[a * dim..b * dim], b - a).unwrap();
+            for (x, y) in probs.iter().zip(&direct) {
+                assert!(
+                    (x - y).abs() < 1e-6,
+                    "window {a}-{b}: {probs:?} vs {direct:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn bad_settings_are_errors() {
+        let model = test_model();
+        let mut c = AnalysisConfig::for_model(&model);
+        c.hop_s = 0.0;
+        let e = Analyzer::new(model.clone(), 16_000, 1, &c).err().unwrap();
+        assert!(
+            e.to_string()
+                .contains("hop must be between 0 and 600 seconds"),
+            "{e}"
+        );
+        let mut c = AnalysisConfig::for_model(&model);
+        c.min_speech_ratio = 1.5;
+        assert!(Analyzer::new(model.clone(), 16_000, 1, &c).is_err());
+        let c = AnalysisConfig::for_model(&model);
+        assert!(Analyzer::new(model, 0, 1, &c).is_err());
+    }
 }
