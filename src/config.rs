@@ -95,11 +95,10 @@ pub struct Config {
 /// A configuration file that cannot be used. One line, naming the file (and the line).
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{}: cannot read: {source}", path.display())]
+    #[error("{}: cannot read: {cause}", path.display())]
     Read {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{}:{line}: {message}", path.display())]
     Invalid {
@@ -155,7 +154,7 @@ pub fn load(path: &Path, origin: ConfigOrigin) -> Result<Config, ConfigError> {
         }
         Err(source) => Err(ConfigError::Read {
             path: path.to_path_buf(),
-            source,
+            cause: source,
         }),
     }
 }

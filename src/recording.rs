@@ -58,12 +58,8 @@ pub enum RecordingError {
     NotRecording,
     #[error("no audio was captured, so nothing was saved")]
     Empty,
-    #[error("{}: cannot write: {source}", path.display())]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("{}: cannot write: {cause}", path.display())]
+    Write { path: PathBuf, cause: io::Error },
 }
 
 /// Checks a speaker id: it becomes part of file names and of the corpus layout
@@ -457,11 +453,11 @@ pub fn save(
     let label_dir = dir.join(&entry.label);
     durable::create_private_dir(&label_dir).map_err(|source| RecordingError::Write {
         path: label_dir.clone(),
-        source,
+        cause: source,
     })?;
     let mut tmp = TempFile::new_in(&label_dir).map_err(|source| RecordingError::Write {
         path: label_dir.clone(),
-        source,
+        cause: source,
     })?;
     let tmp_path = tmp.path().to_path_buf();
     let file = tmp
@@ -469,13 +465,13 @@ pub fn save(
         .try_clone()
         .map_err(|source| RecordingError::Write {
             path: tmp_path.clone(),
-            source,
+            cause: source,
         })?;
     // On error `tmp` is dropped, which removes the temporary file.
     wav::write_i16(file, entry.rate, entry.channels, samples).map_err(|source| {
         RecordingError::Write {
             path: tmp_path.clone(),
-            source,
+            cause: source,
         }
     })?;
     let stamp = entry.time.format("%Y%m%d-%H%M%S").to_string();
@@ -494,14 +490,17 @@ pub fn save(
             }
             Err((_, Some(back))) => tmp = back,
             Err((source, None)) => {
-                return Err(RecordingError::Write { path, source });
+                return Err(RecordingError::Write {
+                    path,
+                    cause: source,
+                });
             }
         }
     }
     let Some((name, path)) = published else {
         return Err(RecordingError::Write {
             path: label_dir,
-            source: io::Error::new(io::ErrorKind::AlreadyExists, "100 clips in the same second"),
+            cause: io::Error::new(io::ErrorKind::AlreadyExists, "100 clips in the same second"),
         });
     };
     entry.file = format!("{}/{name}", entry.label);
@@ -509,7 +508,7 @@ pub fn save(
     let line = serde_json::to_string(&entry).unwrap_or_default();
     durable::append_line(&manifest, &line).map_err(|source| RecordingError::Write {
         path: manifest.clone(),
-        source,
+        cause: source,
     })?;
     Ok(SavedRecording {
         recordings_dir: dir.to_path_buf(),

@@ -67,23 +67,20 @@ pub use writer::{SessionSetup, SessionWriter};
 /// Errors writing or reading sessions. Each is one line naming the file.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
-    #[error("{}: cannot create the session folder: {source}", path.display())]
+    #[error("{}: cannot create the session folder: {cause}", path.display())]
     CreateDir {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("{}: cannot write: {source}", path.display())]
+    #[error("{}: cannot write: {cause}", path.display())]
     Write {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("{}: cannot read: {source}", path.display())]
+    #[error("{}: cannot read: {cause}", path.display())]
     Read {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{}: not a session file: {message}", path.display())]
     Invalid { path: PathBuf, message: String },

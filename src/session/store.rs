@@ -103,7 +103,7 @@ pub fn open(dir: &Path) -> Result<SessionInfo, SessionError> {
     let path = dir.join(META_FILE);
     let text = fs::read_to_string(&path).map_err(|source| SessionError::Read {
         path: path.clone(),
-        source,
+        cause: source,
     })?;
     let meta: SessionMeta = serde_json::from_str(&text).map_err(|e| SessionError::Invalid {
         path: path.clone(),
@@ -126,7 +126,7 @@ pub fn list(root: &Path) -> Result<Listing, SessionError> {
         Err(source) => {
             return Err(SessionError::Read {
                 path: root.to_path_buf(),
-                source,
+                cause: source,
             });
         }
     };
@@ -211,7 +211,7 @@ pub fn read_jsonl<T: DeserializeOwned>(path: &Path) -> Result<(Vec<T>, Vec<Strin
         Err(source) => {
             return Err(SessionError::Read {
                 path: path.to_path_buf(),
-                source,
+                cause: source,
             });
         }
     };

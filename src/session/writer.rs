@@ -82,7 +82,7 @@ impl SessionWriter {
         let root = &setup.sessions_dir;
         durable::create_private_dir(root).map_err(|source| SessionError::CreateDir {
             path: root.clone(),
-            source,
+            cause: source,
         })?;
         let start = Stamp::now();
         let base = start.local.format("%Y-%m-%dT%H-%M-%S").to_string();
@@ -114,7 +114,10 @@ impl SessionWriter {
         };
         let open = |name: &str| {
             let path = dir.join(name);
-            durable::create_new(&path).map_err(|source| SessionError::Write { path, source })
+            durable::create_new(&path).map_err(|source| SessionError::Write {
+                path,
+                cause: source,
+            })
         };
         let result =
             write_meta(&dir, &meta).and_then(|_| Ok((open(TIMELINE_FILE)?, open(EVENTS_FILE)?)));
@@ -373,15 +376,15 @@ impl SessionWriter {
             let path = self
                 .dir
                 .join(audio.files.last().cloned().unwrap_or_default());
-            audio
-                .wav
-                .finish()
-                .map_err(|source| SessionError::Write { path, source })?;
+            audio.wav.finish().map_err(|source| SessionError::Write {
+                path,
+                cause: source,
+            })?;
         }
         for (file, name) in [(&self.timeline, TIMELINE_FILE), (&self.events, EVENTS_FILE)] {
             file.sync_all().map_err(|source| SessionError::Write {
                 path: self.dir.join(name),
-                source,
+                cause: source,
             })?;
         }
         Ok(())
@@ -434,8 +437,10 @@ impl SessionWriter {
         };
         let line = to_line(&row);
         let path = self.dir.join(TIMELINE_FILE);
-        let result = write_line(&mut self.timeline, &line)
-            .map_err(|source| SessionError::Write { path, source });
+        let result = write_line(&mut self.timeline, &line).map_err(|source| SessionError::Write {
+            path,
+            cause: source,
+        });
         self.fail_on_err(result)?;
         self.rows += 1;
         self.summary.row(&row);
@@ -451,8 +456,10 @@ impl SessionWriter {
         };
         let line = to_line(&record);
         let path = self.dir.join(EVENTS_FILE);
-        let result = write_line(&mut self.events, &line)
-            .map_err(|source| SessionError::Write { path, source });
+        let result = write_line(&mut self.events, &line).map_err(|source| SessionError::Write {
+            path,
+            cause: source,
+        });
         self.fail_on_err(result)?;
         self.summary.event(&record);
         self.unsynced_since.get_or_insert_with(Instant::now);
@@ -490,7 +497,10 @@ impl SessionWriter {
             audio
                 .wav
                 .append(&samples[..fit])
-                .map_err(|source| SessionError::Write { path, source })?;
+                .map_err(|source| SessionError::Write {
+                    path,
+                    cause: source,
+                })?;
             samples = &samples[fit..];
         }
         self.unsynced_since.get_or_insert_with(Instant::now);
@@ -502,19 +512,23 @@ impl SessionWriter {
         let mut files = Vec::new();
         if let Some(old) = self.audio.take() {
             let path = self.dir.join(old.files.last().cloned().unwrap_or_default());
-            old.wav
-                .finish()
-                .map_err(|source| SessionError::Write { path, source })?;
+            old.wav.finish().map_err(|source| SessionError::Write {
+                path,
+                cause: source,
+            })?;
             files = old.files;
         }
         let name = audio_file_name(files.len());
         let path = self.dir.join(&name);
         let file = durable::create_new(&path).map_err(|source| SessionError::Write {
             path: path.clone(),
-            source,
+            cause: source,
         })?;
-        let mut wav = WavAppender::new(file, rate, channels)
-            .map_err(|source| SessionError::Write { path, source })?;
+        let mut wav =
+            WavAppender::new(file, rate, channels).map_err(|source| SessionError::Write {
+                path,
+                cause: source,
+            })?;
         if let Some(limit) = self.audio_limit_bytes {
             wav = wav.with_limit_bytes(limit);
         }
@@ -556,7 +570,10 @@ impl SessionWriter {
         let dir = &self.dir;
         let err = |name: &str| {
             let path = dir.join(name);
-            move |source| SessionError::Write { path, source }
+            move |source| SessionError::Write {
+                path,
+                cause: source,
+            }
         };
         self.timeline.sync_data().map_err(err(TIMELINE_FILE))?;
         self.events.sync_data().map_err(err(EVENTS_FILE))?;
@@ -604,12 +621,17 @@ fn new_session_dir(root: &Path, base: &str) -> Result<(String, PathBuf), Session
         match durable::create_new_private_dir(&dir) {
             Ok(()) => return Ok((id, dir)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(source) => return Err(SessionError::CreateDir { path: dir, source }),
+            Err(source) => {
+                return Err(SessionError::CreateDir {
+                    path: dir,
+                    cause: source,
+                });
+            }
         }
     }
     Err(SessionError::CreateDir {
         path: root.join(base),
-        source: std::io::Error::new(
+        cause: std::io::Error::new(
             std::io::ErrorKind::AlreadyExists,
             "a thousand sessions already started in this second",
         ),
@@ -620,8 +642,10 @@ fn write_meta(dir: &Path, meta: &SessionMeta) -> Result<(), SessionError> {
     let path = dir.join(META_FILE);
     let mut text = serde_json::to_string_pretty(meta).unwrap_or_default();
     text.push('\n');
-    durable::write_atomic(&path, text.as_bytes())
-        .map_err(|source| SessionError::Write { path, source })
+    durable::write_atomic(&path, text.as_bytes()).map_err(|source| SessionError::Write {
+        path,
+        cause: source,
+    })
 }
 
 fn to_line<T: serde::Serialize>(value: &T) -> String {
