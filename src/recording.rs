@@ -14,6 +14,34 @@
 //! the clip stops, the windows the model analysed over it give the prediction stored
 //! with it (what the model heard at capture time, to compare with the label later).
 //!
+//! # Using it from the monitor
+//!
+//! ```no_run
+//! # use emotty::recording::{Recorder, RecorderConfig};
+//! # fn demo(engine: &emotty::engine::Engine, tap: &std::sync::mpsc::Receiver<emotty::engine::AudioChunk>,
+//! #         model: &emotty::model::Model, dir: std::path::PathBuf,
+//! #         session: &mut emotty::session::SessionWriter) -> anyhow::Result<()> {
+//! let mut recorder = Recorder::new(
+//!     RecorderConfig::new(dir, "ann".into()),          // recordings dir, speaker
+//!     Some(emotty::session::ModelRecord::from_info(model.info())),
+//! )?;
+//! for event in engine.events().try_iter() {
+//!     recorder.on_event(&event);                       // and session.on_event(&event)
+//! }
+//! for chunk in tap.try_iter() {
+//!     recorder.feed(&chunk);                           // every chunk, recording or not
+//! }
+//! recorder.start("4", None, None)?;                    // StartRecording { label }: 1-8 or a name
+//! if recorder.is_full() { /* at MAX_CLIP_S: stop it */ }
+//! let saved = recorder.stop()?;                        // StopRecording: WAV + manifest line
+//! session.recording_saved(&saved)?;
+//! # Ok(()) }
+//! ```
+//!
+//! `stop` writes the clip (tens of milliseconds for a few seconds of audio, most of it
+//! the fsync). Labels are checked at `start`, so a bad key press fails before anything
+//! is captured.
+//!
 //! Saving is crash-safe in this order: the WAV goes to a temporary file in the label's
 //! folder (named `.emotty-<pid>-….partial`, never an audio extension), is fsynced,
 //! renamed to its final name (refusing to replace an existing clip), and only then is

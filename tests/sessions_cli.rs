@@ -421,8 +421,7 @@ fn a_bad_input_is_one_line_and_leaves_no_session() {
             "Cargo.toml",
             "--model",
             &m(),
-            "--duration",
-            "-1",
+            "--duration=-1",
         ])
         .fails_with_one_line();
     assert!(line.contains("--duration"), "{line}");

@@ -56,6 +56,11 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
     {
         bail!("--duration must be a positive number of seconds, not {d}");
     }
+    if let Some(name) = &opts.session.session
+        && (name.trim().is_empty() || name.chars().any(char::is_control) || name.len() > 200)
+    {
+        bail!("--session needs a name or client code: one line of text, at most 200 bytes");
+    }
     let signals = StopSignals::install()?;
     let model = load_model(analysis)?;
     let mut config = analysis_config(&model, analysis);
@@ -86,7 +91,6 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
     };
     let engine = Engine::start_with_tap(feed, guard, model.clone(), config, tap)?;
     let name = engine_name(opts.source);
-    let mut level = f32::NEG_INFINITY;
     let mut out = std::io::stdout();
     let mut cause: Option<Cause> = None;
     let mut storage_error: Option<String> = None;
@@ -146,7 +150,6 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
                 ));
             }
             Event::Level(l) => {
-                level = l.rms_dbfs;
                 if let Some(d) = limit
                     && l.time_s >= d
                 {
@@ -154,7 +157,8 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
                 }
             }
             Event::Window(w) => {
-                if output_error.is_some() {
+                // Nothing is printed that the session does not hold.
+                if output_error.is_some() || storage_error.is_some() {
                     continue;
                 }
                 let line = match format {
@@ -166,14 +170,14 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
                             labels[t],
                             percent(p[t]),
                             w.speech_ratio * 100.0,
-                            level
+                            w.rms_dbfs
                         ),
                         _ => format!(
                             "{:>8.1}s  {:<10}       speech {:>3.0}%  {:>6.1} dBFS",
                             w.end_s,
                             "no speech",
                             w.speech_ratio * 100.0,
-                            level
+                            w.rms_dbfs
                         ),
                     },
                 };
