@@ -206,7 +206,9 @@ fn show_text(l: &Loaded) -> String {
             "marker" | "note" | "recording" | "pause" | "resume" | "device_changed"
         ) {
             any = true;
-            o.push_str(&format!("  {:>8}  {kind:<9} {text}\n", t(e.t)));
+            let line = format!("  {:>8}  {kind:<9} {text}", t(e.t));
+            o.push_str(line.trim_end());
+            o.push('\n');
         }
     }
     if !any {
