@@ -409,6 +409,15 @@ pub fn write_atomically(
         .suffix(".partial")
         .tempfile_in(&dir)
         .map_err(io)?;
+    // Temporary files are created private (0600); the finished file is an ordinary
+    // output and gets the usual 0644.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(io)?;
+    }
     let file = tmp.reopen().map_err(io)?;
     write(file)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
