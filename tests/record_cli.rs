@@ -380,6 +380,10 @@ fn bad_arguments_are_one_line_and_create_nothing() {
             "speaker \"a_b\"",
         ),
         (
+            vec!["--label", "sad", "--seconds", "1", "--format", "json"],
+            "raw PCM",
+        ),
+        (
             vec![
                 "--label",
                 "sad",

@@ -43,6 +43,11 @@ pub fn run(
             args.seconds
         );
     }
+    if let Some(f) = args.format
+        && !matches!(f, FormatArg::S16le | FormatArg::F32le)
+    {
+        bail!("record --format describes raw PCM on stdin: s16le or f32le");
+    }
     let formats: Vec<FormatArg> = args.format.into_iter().collect();
     let (_, raw) = split_formats(&formats);
     let signals = StopSignals::install()?;
