@@ -209,8 +209,8 @@ struct Active {
     first_frame: u64,
     pre_roll_frames: u64,
     samples: Vec<f32>,
-    /// Frames the clip may hold in all.
-    limit_frames: u64,
+    /// Seconds the clip may take after its start.
+    after_s: f64,
     /// The source's format changed mid-clip: the rest was not taken.
     format_changed: bool,
 }
@@ -218,6 +218,11 @@ struct Active {
 impl Active {
     fn frames(&self) -> u64 {
         (self.samples.len() / usize::from(self.channels.max(1))) as u64
+    }
+
+    /// Frames the clip may hold in all, pre-roll included.
+    fn limit_frames(&self) -> u64 {
+        self.pre_roll_frames + (self.after_s * f64::from(self.rate)).round() as u64
     }
 }
 
@@ -305,14 +310,20 @@ impl Recorder {
             self.channels = chunk.channels;
             self.pre.clear();
             if let Some(a) = &mut self.active {
-                a.format_changed = true;
+                if a.rate == 0 {
+                    // Started before any audio arrived: this is the clip's format.
+                    a.rate = chunk.sample_rate;
+                    a.channels = chunk.channels;
+                } else {
+                    a.format_changed = true;
+                }
             }
         }
         self.next_frame = chunk.first_frame + (samples.len() / channels) as u64;
         if let Some(a) = &mut self.active
             && !a.format_changed
         {
-            let room = (a.limit_frames.saturating_sub(a.frames())) as usize * channels;
+            let room = (a.limit_frames().saturating_sub(a.frames())) as usize * channels;
             a.samples
                 .extend_from_slice(&samples[..samples.len().min(room)]);
         }
@@ -350,8 +361,7 @@ impl Recorder {
         let label = parse_label(label)?;
         let channels = usize::from(self.channels.max(1));
         let pre_frames = (self.pre.len() / channels) as u64;
-        let after = seconds.unwrap_or(self.cfg.max_s).clamp(0.0, self.cfg.max_s);
-        let limit = pre_frames + (after * f64::from(self.rate)).round() as u64;
+        let after_s = seconds.unwrap_or(self.cfg.max_s).clamp(0.0, self.cfg.max_s);
         self.active = Some(Active {
             label,
             note: note.filter(|n| !n.trim().is_empty()),
@@ -361,7 +371,7 @@ impl Recorder {
             first_frame: self.next_frame.saturating_sub(pre_frames),
             pre_roll_frames: pre_frames,
             samples: self.pre.iter().copied().collect(),
-            limit_frames: limit,
+            after_s,
             format_changed: false,
         });
         Ok(())
@@ -375,7 +385,7 @@ impl Recorder {
     pub fn is_full(&self) -> bool {
         self.active
             .as_ref()
-            .is_some_and(|a| a.format_changed || a.frames() >= a.limit_frames)
+            .is_some_and(|a| a.format_changed || (a.rate > 0 && a.frames() >= a.limit_frames()))
     }
 
     /// Seconds recorded since the start (pre-roll excluded).
@@ -685,6 +695,30 @@ mod tests {
         let back: ManifestEntry = serde_json::from_str(lines[0]).unwrap();
         assert_eq!(&back, e);
         assert!(dir.path().join(&back.file).is_file());
+    }
+
+    #[test]
+    fn a_clip_started_before_any_audio_takes_the_first_audio() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rec = Recorder::new(
+            RecorderConfig::new(dir.path().to_path_buf(), "ann".into()),
+            None,
+        )
+        .unwrap();
+        rec.start("calm", None, Some(0.1)).unwrap();
+        assert!(!rec.is_full());
+        rec.feed(&chunk(0, 500));
+        rec.feed(&chunk(500, 500));
+        assert!(rec.is_full());
+        let saved = rec.stop().unwrap();
+        assert_eq!((saved.entry.rate, saved.entry.channels), (8000, 2));
+        assert_eq!((saved.entry.duration, saved.entry.pre_roll), (0.1, 0.0));
+        // Stopping twice, or a bad label, are errors, not panics.
+        assert!(matches!(rec.stop(), Err(RecordingError::NotRecording)));
+        assert!(matches!(
+            rec.start("x", None, None),
+            Err(RecordingError::Label(_))
+        ));
     }
 
     #[test]
