@@ -414,6 +414,20 @@ fn a_bad_input_is_one_line_and_leaves_no_session() {
         .fails_with_one_line();
     assert!(line.contains("no/such.wav"), "{line}");
     assert!(!home.sessions().exists());
+    // Settings the engine refuses fail before a session folder is made.
+    let line = home
+        .run(&[
+            "listen",
+            "--input",
+            "tests/fixtures/corpus/tess/OAF_angry/OAF_bath_angry.flac",
+            "--model",
+            &m(),
+            "--hop",
+            "0",
+        ])
+        .fails_with_one_line();
+    assert!(line.contains("hop"), "{line}");
+    assert!(!home.sessions().exists());
     let line = home
         .run(&[
             "listen",

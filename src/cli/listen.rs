@@ -67,6 +67,16 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
     config.levels = true;
     let labels = model.labels().to_vec();
     let (feed, guard) = open_source(opts.source, raw)?;
+    let keeps_audio = !opts.session.no_session && opts.session.keep_audio;
+    let (tap, taps) = if keeps_audio {
+        let (tx, rx) = channel();
+        (Some(tx), Some(rx))
+    } else {
+        (None, None)
+    };
+    // The engine first: bad settings must fail before a session folder exists. Its
+    // events and audio wait in their channels until the session is ready.
+    let engine = Engine::start_with_tap(feed, guard, model.clone(), config, tap)?;
     let mut session = if opts.session.no_session {
         None
     } else {
@@ -83,13 +93,6 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
         ));
         Some(w)
     };
-    let (tap, taps) = if session.is_some() && opts.session.keep_audio {
-        let (tx, rx) = channel();
-        (Some(tx), Some(rx))
-    } else {
-        (None, None)
-    };
-    let engine = Engine::start_with_tap(feed, guard, model.clone(), config, tap)?;
     let name = engine_name(opts.source);
     let mut out = std::io::stdout();
     let mut cause: Option<Cause> = None;
