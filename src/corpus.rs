@@ -275,6 +275,18 @@ fn read_manifest(dir: &Path, scan: &mut Scan) -> BTreeMap<PathBuf, ManifestEntry
             continue;
         }
         match serde_json::from_str::<ManifestEntry>(line) {
+            // A line whose clip is gone (deleted by hand, or a copy that missed it)
+            // would otherwise vanish without a word.
+            Ok(entry)
+                if emotion_index(&entry.label).is_some() && !dir.join(&entry.file).is_file() =>
+            {
+                scan.warnings.push(format!(
+                    "{}:{}: {} is listed but missing",
+                    path.display(),
+                    n + 1,
+                    entry.file.display()
+                ))
+            }
             Ok(entry) if emotion_index(&entry.label).is_some() => {
                 map.insert(dir.join(&entry.file), entry);
             }
@@ -395,6 +407,30 @@ mod tests {
         assert_eq!(scan.warnings.len(), 2, "{:?}", scan.warnings);
         assert!(scan.warnings[0].contains(":2:"));
         assert!(scan.warnings[1].contains("unknown label \"bored\""));
+    }
+
+    #[test]
+    fn a_manifest_line_without_its_clip_is_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir_all(root.join("happy")).unwrap();
+        fs::write(root.join("happy/20261121-101500_ann.wav"), b"x").unwrap();
+        fs::write(
+            root.join(MANIFEST),
+            concat!(
+                "{\"file\":\"happy/20261121-101500_ann.wav\",\"label\":\"happy\",\"speaker\":\"ann\"}\n",
+                "{\"file\":\"happy/20261121-101501_ann.wav\",\"label\":\"happy\",\"speaker\":\"ann\"}\n",
+            ),
+        )
+        .unwrap();
+        let scan = scan(&[root.to_path_buf()]).unwrap();
+        assert_eq!(scan.clips.len(), 1);
+        assert_eq!(scan.warnings.len(), 1, "{:?}", scan.warnings);
+        assert!(
+            scan.warnings[0].ends_with(":2: happy/20261121-101501_ann.wav is listed but missing"),
+            "{}",
+            scan.warnings[0]
+        );
     }
 
     #[test]

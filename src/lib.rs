@@ -10,9 +10,13 @@
 pub mod audio;
 pub mod augment;
 pub mod classify;
+pub mod config;
 pub mod corpus;
 pub mod dsp;
+pub mod durable;
 pub mod engine;
 pub mod features;
 pub mod metrics;
 pub mod model;
+pub mod recording;
+pub mod session;

@@ -1,46 +1,169 @@
-//! `emotty listen`: the engine on a live source, one line per window, no UI.
+//! `emotty listen`: the engine on a live source, one line per window, no UI, logged as
+//! a session.
+//!
+//! Made for SSH and scripts: it runs until the input ends, `--duration` seconds of
+//! audio have been analysed, or a signal (SIGINT, SIGTERM, SIGHUP) asks it to stop; in
+//! every one of those cases the session is closed properly. Each window is written to
+//! the session before it is printed, so the session never has less than the output.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::Duration;
 
 use anyhow::{Result, bail};
 
-use emotty::engine::{EndReason, Engine, Event};
+use emotty::engine::{AudioChunk, EndReason, Engine, Event};
+use emotty::session::{EndRecord, ModelRecord, SessionSetup, SessionWriter, Summary};
 
 use super::output::{percent, window_json};
+use super::stop::StopSignals;
 use super::{
-    AnalysisArgs, FormatArg, OutputFormat, SourceArgs, analysis_config, load_model, open_source,
-    split_formats, stdout_ok,
+    AnalysisArgs, FormatArg, OutputFormat, SessionArgs, SourceArgs, analysis_config, load_model,
+    open_source, say, split_formats,
 };
 
-pub fn run(source: &SourceArgs, format: &[FormatArg], analysis: &AnalysisArgs) -> Result<ExitCode> {
-    let (format, raw) = split_formats(format);
+/// How often the loop looks at signals and keeps the session's fsync promise when no
+/// event arrives.
+const POLL: Duration = Duration::from_millis(20);
+
+pub struct Options<'a> {
+    pub source: &'a SourceArgs,
+    pub format: &'a [FormatArg],
+    pub session: &'a SessionArgs,
+    pub duration: Option<f64>,
+    pub sessions_dir: PathBuf,
+}
+
+/// Why the loop is stopping, when we asked the engine to stop.
+enum Cause {
+    Signal(&'static str),
+    Duration(f64),
+    /// Standard output went away (a closed pipe).
+    OutputClosed,
+    /// The session could not be written.
+    Storage,
+}
+
+pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
+    let (format, raw) = split_formats(opts.format);
     if format == OutputFormat::Csv {
         bail!("listen prints table or json");
     }
+    if let Some(d) = opts.duration
+        && !(d.is_finite() && d > 0.0)
+    {
+        bail!("--duration must be a positive number of seconds, not {d}");
+    }
+    if let Some(name) = &opts.session.session
+        && (name.trim().is_empty() || name.chars().any(char::is_control) || name.len() > 200)
+    {
+        bail!("--session needs a name or client code: one line of text, at most 200 bytes");
+    }
+    let signals = StopSignals::install()?;
     let model = load_model(analysis)?;
     let mut config = analysis_config(&model, analysis);
     config.levels = true;
     let labels = model.labels().to_vec();
-    let (feed, guard) = open_source(source, raw)?;
-    let engine = Engine::start(feed, guard, model.clone(), config)?;
-    let name = engine_name(source);
-    let mut level = f32::NEG_INFINITY;
+    let (feed, guard) = open_source(opts.source, raw)?;
+    let keeps_audio = !opts.session.no_session && opts.session.keep_audio;
+    let (tap, taps) = if keeps_audio {
+        let (tx, rx) = channel();
+        (Some(tx), Some(rx))
+    } else {
+        (None, None)
+    };
+    // The engine first: bad settings must fail before a session folder exists. Its
+    // events and audio wait in their channels until the session is ready.
+    let engine = Engine::start_with_tap(feed, guard, model.clone(), config, tap)?;
+    let mut session = if opts.session.no_session {
+        None
+    } else {
+        let w = SessionWriter::create(SessionSetup {
+            sessions_dir: opts.sessions_dir.clone(),
+            name: opts.session.session.clone(),
+            model: ModelRecord::from_info(model.info()),
+            keep_audio: opts.session.keep_audio,
+        })?;
+        say(format_args!(
+            "emotty: session {} in {}",
+            w.id(),
+            w.dir().display()
+        ));
+        Some(w)
+    };
+    let name = engine_name(opts.source);
     let mut out = std::io::stdout();
-    for event in engine.events() {
+    let mut cause: Option<Cause> = None;
+    let mut storage_error: Option<String> = None;
+    let mut output_error: Option<std::io::Error> = None;
+    let mut frames_kept: u64 = 0;
+    let mut end: Option<EndReason> = None;
+    let limit = opts.duration;
+    loop {
+        if let (Some(rx), Some(w)) = (&taps, session.as_mut())
+            && storage_error.is_none()
+            && let Err(e) = keep_audio(rx, w, limit, &mut frames_kept)
+        {
+            storage_error = Some(e.to_string());
+            stop(&engine, Cause::Storage, &mut cause);
+        }
+        if let Some(sig) = signals.received() {
+            stop(&engine, Cause::Signal(sig), &mut cause);
+        }
+        let event = match engine.events().recv_timeout(POLL) {
+            Ok(e) => e,
+            Err(RecvTimeoutError::Timeout) => {
+                if let Some(w) = session.as_mut()
+                    && storage_error.is_none()
+                    && let Err(e) = w.tick()
+                {
+                    storage_error = Some(e.to_string());
+                    stop(&engine, Cause::Storage, &mut cause);
+                }
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        // Past --duration: neither logged nor printed, so the session holds exactly the
+        // audio asked for.
+        if let (Some(d), Event::Window(w)) = (limit, &event)
+            && w.end_s > d + 1e-6
+        {
+            stop(&engine, Cause::Duration(d), &mut cause);
+            continue;
+        }
+        if let Some(w) = session.as_mut()
+            && storage_error.is_none()
+            && let Err(e) = w.on_event(&event)
+        {
+            storage_error = Some(e.to_string());
+            stop(&engine, Cause::Storage, &mut cause);
+        }
         match event {
             Event::Started(s) if format == OutputFormat::Table => {
-                eprintln!(
-                    "listening to {} ({} Hz, {} ch, {}) with {}; Ctrl-C stops",
+                say(format_args!(
+                    "emotty: listening to {} ({} Hz, {} ch, {}) with {}; Ctrl-C stops",
                     s.source.name,
                     s.source.sample_rate,
                     s.source.channels,
                     s.source.format,
                     s.model_name
-                );
+                ));
             }
-            Event::Level(l) => level = l.rms_dbfs,
+            Event::Level(l) => {
+                if let Some(d) = limit
+                    && l.time_s >= d
+                {
+                    stop(&engine, Cause::Duration(d), &mut cause);
+                }
+            }
             Event::Window(w) => {
+                // Nothing is printed that the session does not hold.
+                if output_error.is_some() || storage_error.is_some() {
+                    continue;
+                }
                 let line = match format {
                     OutputFormat::Json => window_json(&name, &labels, &w).to_string(),
                     _ => match (w.top(), w.probs()) {
@@ -50,33 +173,137 @@ pub fn run(source: &SourceArgs, format: &[FormatArg], analysis: &AnalysisArgs) -
                             labels[t],
                             percent(p[t]),
                             w.speech_ratio * 100.0,
-                            level
+                            w.rms_dbfs
                         ),
                         _ => format!(
                             "{:>8.1}s  {:<10}       speech {:>3.0}%  {:>6.1} dBFS",
                             w.end_s,
                             "no speech",
                             w.speech_ratio * 100.0,
-                            level
+                            w.rms_dbfs
                         ),
                     },
                 };
-                stdout_ok(writeln!(out, "{line}").and_then(|_| out.flush()))?;
+                if let Err(e) = writeln!(out, "{line}").and_then(|_| out.flush()) {
+                    output_error = Some(e);
+                    stop(&engine, Cause::OutputClosed, &mut cause);
+                }
             }
-            Event::Warning { message } => eprintln!("emotty: warning: {message}"),
-            Event::Stats(s) if s.dropped_samples > 0 => {
-                eprintln!(
-                    "emotty: warning: {} samples dropped so far",
-                    s.dropped_samples
-                )
+            Event::Warning { message } => say(format_args!("emotty: warning: {message}")),
+            Event::Stats(s) if s.dropped_samples > 0 => say(format_args!(
+                "emotty: warning: {} samples dropped so far",
+                s.dropped_samples
+            )),
+            Event::Ended(reason) => {
+                end = Some(reason);
+                break;
             }
-            Event::Ended(EndReason::EndOfInput) | Event::Ended(EndReason::Stopped) => break,
-            Event::Ended(EndReason::DeviceLost(m)) => bail!("the audio device was lost: {m}"),
-            Event::Ended(EndReason::Failed(m)) => bail!("{m}"),
             _ => {}
         }
     }
-    Ok(ExitCode::SUCCESS)
+    // Joining the engine thread drops its tap sender, so the tap drains to the end.
+    drop(engine);
+    if let (Some(rx), Some(w)) = (&taps, session.as_mut())
+        && storage_error.is_none()
+        && let Err(e) = keep_audio(rx, w, limit, &mut frames_kept)
+    {
+        storage_error = Some(e.to_string());
+    }
+    let record = end_record(cause.as_ref(), end.as_ref());
+    if let Some(w) = session {
+        let (id, dir) = (w.id().to_string(), w.dir().to_path_buf());
+        match w.close_with(record) {
+            Ok(summary) if storage_error.is_none() => say(format_args!(
+                "emotty: session {id} closed: {}",
+                describe(&summary)
+            )),
+            Ok(_) => {}
+            Err(e) => {
+                storage_error.get_or_insert_with(|| e.to_string());
+            }
+        }
+        if let Some(e) = storage_error {
+            bail!(
+                "{e}; the session stopped there and what was written is kept in {}",
+                dir.display()
+            );
+        }
+    }
+    match (&cause, end) {
+        (Some(Cause::OutputClosed), _) => match output_error {
+            Some(e)
+                if e.kind() != std::io::ErrorKind::BrokenPipe && signals.received().is_none() =>
+            {
+                bail!("cannot write to standard output: {e}")
+            }
+            _ => Ok(ExitCode::SUCCESS),
+        },
+        (_, Some(EndReason::DeviceLost(m))) => bail!("the audio device was lost: {m}"),
+        (_, Some(EndReason::Failed(m))) => bail!("{m}"),
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// Asks the engine to stop, remembering the first reason.
+fn stop(engine: &Engine, why: Cause, cause: &mut Option<Cause>) {
+    if cause.is_none() {
+        *cause = Some(why);
+        engine.stop();
+    }
+}
+
+/// Moves tapped audio into the session's WAV, cut at `--duration`.
+fn keep_audio(
+    rx: &Receiver<AudioChunk>,
+    session: &mut SessionWriter,
+    limit: Option<f64>,
+    frames_kept: &mut u64,
+) -> Result<(), emotty::session::SessionError> {
+    for mut chunk in rx.try_iter() {
+        let channels = u64::from(chunk.channels.max(1));
+        if let Some(d) = limit {
+            let max = (d * f64::from(chunk.sample_rate)).round() as u64;
+            let room = max.saturating_sub(*frames_kept);
+            let frames = chunk.samples.len() as u64 / channels;
+            if frames > room {
+                chunk.samples.truncate((room * channels) as usize);
+            }
+        }
+        *frames_kept += chunk.samples.len() as u64 / channels;
+        session.on_audio(&chunk)?;
+    }
+    Ok(())
+}
+
+fn end_record(cause: Option<&Cause>, end: Option<&EndReason>) -> EndRecord {
+    let (reason, message) = match (cause, end) {
+        (Some(Cause::Signal(s)), _) => ("signal", Some(s.to_string())),
+        (Some(Cause::Duration(d)), _) => ("duration", Some(format!("{d} s of audio"))),
+        (Some(Cause::OutputClosed), _) => ("stopped", Some("standard output was closed".into())),
+        (Some(Cause::Storage), _) => ("storage_failed", None),
+        (None, Some(EndReason::EndOfInput)) => ("end_of_input", None),
+        (None, Some(EndReason::Stopped)) | (None, None) => ("stopped", None),
+        (None, Some(EndReason::DeviceLost(m))) => ("device_lost", Some(m.clone())),
+        (None, Some(EndReason::Failed(m))) => ("failed", Some(m.clone())),
+    };
+    EndRecord {
+        reason: reason.into(),
+        message,
+    }
+}
+
+/// "1:23 of audio, 0:45 of speech, mostly happy".
+pub fn describe(s: &Summary) -> String {
+    let clock = |t: f64| emotty::session::svg::clock(t, t >= 3600.0);
+    let mut text = format!(
+        "{} of audio, {} of speech",
+        clock(s.duration_s),
+        clock(s.speech_s)
+    );
+    if let Some(d) = &s.dominant {
+        text.push_str(&format!(", mostly {d}"));
+    }
+    text
 }
 
 fn engine_name(source: &SourceArgs) -> String {

@@ -7,6 +7,10 @@ mod features;
 mod listen;
 mod output;
 mod pool;
+mod record;
+mod sessions;
+mod settings;
+mod stop;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -31,6 +35,45 @@ pub struct Cli {
     source: SourceArgs,
     #[command(flatten)]
     analysis: AnalysisArgs,
+    #[command(flatten)]
+    globals: GlobalArgs,
+    #[command(flatten)]
+    session: SessionArgs,
+    /// Speaker id stored with labeled recordings (default: from the config, or "unknown").
+    #[arg(long, value_name = "ID")]
+    speaker: Option<String>,
+}
+
+/// The default time between analysis windows, in seconds.
+pub const DEFAULT_HOP_S: f64 = 0.5;
+
+/// Where settings and data live; valid with every command.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Configuration file (default: $EMOTTY_CONFIG, else ~/.config/emotty/config.toml).
+    #[arg(long, value_name = "PATH", global = true)]
+    config: Option<PathBuf>,
+    /// Where sessions are kept (default: from the config, else the data directory).
+    #[arg(long, value_name = "DIR", global = true)]
+    sessions_dir: Option<PathBuf>,
+    /// Where labeled recordings are kept (default: from the config, else the data
+    /// directory).
+    #[arg(long, value_name = "DIR", global = true)]
+    recordings_dir: Option<PathBuf>,
+}
+
+/// How a live run is logged.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SessionArgs {
+    /// A name or client code for the session.
+    #[arg(long, value_name = "NAME", conflicts_with = "no_session")]
+    session: Option<String>,
+    /// Also keep the session's audio as WAV (by default no audio is stored).
+    #[arg(long, conflicts_with = "no_session")]
+    keep_audio: bool,
+    /// Do not log this run as a session.
+    #[arg(long)]
+    no_session: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -47,8 +90,19 @@ enum Command {
     Eval(EvalArgs),
     /// Write the engine's features of labeled audio to an .npz file for training.
     Features(FeaturesArgs),
-    /// Analyse a live source without the full-screen UI, one line per window.
+    /// Analyse a live source without the full-screen UI, one line per window, and log
+    /// it as a session.
     Listen(ListenArgs),
+    /// List logged sessions, show one, or export it (CSV, JSON, SVG).
+    Sessions(SessionsArgs),
+    /// Record a labeled clip for training and evaluation.
+    Record(RecordArgs),
+    /// Show the configuration file's path and the effective settings.
+    Config {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Where the audio comes from.
@@ -81,9 +135,9 @@ struct AnalysisArgs {
     /// Analysis window length in seconds (default: the model's, usually 3).
     #[arg(long, value_name = "SECONDS", global = true)]
     window: Option<f64>,
-    /// Time between windows in seconds.
-    #[arg(long, value_name = "SECONDS", global = true, default_value_t = 0.5)]
-    hop: f64,
+    /// Time between windows in seconds (default: 0.5).
+    #[arg(long, value_name = "SECONDS", global = true)]
+    hop: Option<f64>,
     /// Windows with a smaller fraction of speech are reported as "no speech".
     #[arg(long, value_name = "RATIO", global = true)]
     min_speech: Option<f32>,
@@ -189,18 +243,140 @@ struct ListenArgs {
     /// Output format (table, json); with --input -, also the raw PCM format.
     #[arg(long, value_enum, value_name = "FORMAT", action = clap::ArgAction::Append)]
     format: Vec<FormatArg>,
+    #[command(flatten)]
+    session: SessionArgs,
+    /// Stop after this many seconds of audio.
+    #[arg(long, value_name = "SECONDS")]
+    duration: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+struct SessionsArgs {
+    #[command(subcommand)]
+    command: Option<SessionsCommand>,
+    /// Print JSON lines instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum SessionsCommand {
+    /// List sessions (the default).
+    List {
+        /// Print JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Summarise one session: speech time per emotion, emotion changes, markers, notes.
+    Show {
+        /// Folder name, unique prefix, session name, or "latest".
+        #[arg(value_name = "ID")]
+        id: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export one session as CSV, JSON or an SVG timeline plot.
+    Export {
+        /// Folder name, unique prefix, session name, or "latest".
+        #[arg(value_name = "ID")]
+        id: String,
+        #[arg(long, value_enum, value_name = "FORMAT")]
+        format: ExportFormat,
+        /// Write to FILE instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ExportFormat {
+    Csv,
+    Json,
+    Svg,
+}
+
+#[derive(Debug, Args)]
+struct RecordArgs {
+    /// The emotion the clip is labeled with: its name, or 1-8 as on the monitor's keys.
+    #[arg(long, value_name = "LABEL")]
+    label: String,
+    /// Seconds to record (after a 0.5 s pre-roll).
+    #[arg(long, value_name = "N")]
+    seconds: f64,
+    /// Speaker id (default: from the config, or "unknown").
+    #[arg(long, value_name = "ID")]
+    speaker: Option<String>,
+    /// A note stored with the clip.
+    #[arg(long, value_name = "TEXT")]
+    note: Option<String>,
+    /// Raw PCM format on stdin (s16le, f32le), with --input - --rate.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    format: Option<FormatArg>,
+    #[command(flatten)]
+    source: SourceArgs,
 }
 
 /// Runs the parsed command line.
-pub fn run(cli: Cli) -> Result<ExitCode> {
+pub fn run(mut cli: Cli) -> Result<ExitCode> {
+    // A broken configuration file stops every command: running with settings other
+    // than the ones the user wrote down would be worse than saying so.
+    let settings = settings::Settings::load(cli.globals.config.as_deref())?;
+    // What the flags alone said, for `emotty config`.
+    let given = settings::Given {
+        device: cli.source.device.clone(),
+        input: cli.source.input.is_some(),
+        model: cli.analysis.model.clone(),
+        window: cli.analysis.window,
+        hop: cli.analysis.hop,
+        speaker: cli.speaker.clone(),
+    };
+    settings.apply_analysis(&mut cli.analysis);
     match cli.command {
         Some(Command::Devices { json }) => devices::run(json),
         Some(Command::Classify(args)) => classify::run(args, &cli.analysis),
         Some(Command::Eval(args)) => eval::run(args, &cli.analysis),
         Some(Command::Features(args)) => features::run(args, &cli.analysis),
-        Some(Command::Listen(args)) => listen::run(&args.source, &args.format, &cli.analysis),
+        Some(Command::Listen(mut args)) => {
+            settings.apply_source(&mut args.source);
+            let (sessions_dir, _) = settings.sessions_dir(cli.globals.sessions_dir.as_deref())?;
+            listen::run(
+                &listen::Options {
+                    source: &args.source,
+                    format: &args.format,
+                    session: &args.session,
+                    duration: args.duration,
+                    sessions_dir,
+                },
+                &cli.analysis,
+            )
+        }
+        Some(Command::Sessions(args)) => {
+            let (dir, _) = settings.sessions_dir(cli.globals.sessions_dir.as_deref())?;
+            sessions::run(args, &dir)
+        }
+        Some(Command::Record(mut args)) => {
+            settings.apply_source(&mut args.source);
+            let (dir, _) = settings.recordings_dir(cli.globals.recordings_dir.as_deref())?;
+            let (speaker, _) = settings.speaker(args.speaker.as_deref());
+            record::run(&args, &cli.analysis, dir, speaker)
+        }
+        Some(Command::Config { json }) => settings::show(&settings, &given, &cli.globals, json),
         // Until the full-screen monitor lands, the bare command listens headless.
-        None => listen::run(&cli.source, &[], &cli.analysis),
+        None => {
+            settings.apply_source(&mut cli.source);
+            let (sessions_dir, _) = settings.sessions_dir(cli.globals.sessions_dir.as_deref())?;
+            listen::run(
+                &listen::Options {
+                    source: &cli.source,
+                    format: &[],
+                    session: &cli.session,
+                    duration: None,
+                    sessions_dir,
+                },
+                &cli.analysis,
+            )
+        }
     }
 }
 
@@ -220,7 +396,7 @@ fn analysis_config(model: &Model, args: &AnalysisArgs) -> AnalysisConfig {
         config.window_s = w;
         config.min_window_s = config.min_window_s.min(w);
     }
-    config.hop_s = args.hop;
+    config.hop_s = args.hop.unwrap_or(DEFAULT_HOP_S);
     if let Some(r) = args.min_speech {
         config.min_speech_ratio = r;
     }
@@ -275,6 +451,13 @@ fn open_source(args: &SourceArgs, raw: Option<RawEncoding>) -> Result<(Feed, Sou
 
 fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
+}
+
+/// Prints one line on stderr. A closed stderr (a dropped SSH connection) must not
+/// stop the command before it has closed its session, so failures are ignored.
+fn say(args: std::fmt::Arguments) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{args}");
 }
 
 /// Context for write errors on stdout (a closed pipe ends the command quietly).

@@ -1,0 +1,782 @@
+//! Labeled recordings: short clips a tester records and labels, for training and
+//! evaluation (`emotty eval` and `emotty features` read them through [`crate::corpus`]).
+//!
+//! ```text
+//! <recordings dir>/
+//!     manifest.jsonl                      one JSON object per clip, appended
+//!     angry/20261121-101500_ann.wav       16-bit PCM at the capture rate and channels
+//!     calm/20261121-101622_ann.wav
+//! ```
+//!
+//! A [`Recorder`] is fed the engine's tap ([`AudioChunk`]s at the source's native rate)
+//! and its events. It always keeps the last [`PRE_ROLL_S`] of audio, so a clip started
+//! with a key press begins a little before it and the first syllable is not cut. When
+//! the clip stops, the windows the model analysed over it give the prediction stored
+//! with it (what the model heard at capture time, to compare with the label later).
+//!
+//! # Using it from the monitor
+//!
+//! ```no_run
+//! # use emotty::recording::{Recorder, RecorderConfig};
+//! # fn demo(engine: &emotty::engine::Engine, tap: &std::sync::mpsc::Receiver<emotty::engine::AudioChunk>,
+//! #         model: &emotty::model::Model, dir: std::path::PathBuf,
+//! #         session: &mut emotty::session::SessionWriter) -> anyhow::Result<()> {
+//! let mut recorder = Recorder::new(
+//!     RecorderConfig::new(dir, "ann".into()),          // recordings dir, speaker
+//!     Some(emotty::session::ModelRecord::from_info(model.info())),
+//! )?;
+//! for event in engine.events().try_iter() {
+//!     recorder.on_event(&event);                       // and session.on_event(&event)
+//! }
+//! for chunk in tap.try_iter() {
+//!     recorder.feed(&chunk);                           // every chunk, recording or not
+//! }
+//! recorder.start("4", None, None)?;                    // StartRecording { label }: 1-8 or a name
+//! if recorder.is_full() { /* at MAX_CLIP_S: stop it */ }
+//! let saved = recorder.stop()?;                        // StopRecording: WAV + manifest line
+//! session.recording_saved(&saved)?;
+//! # Ok(()) }
+//! ```
+//!
+//! `stop` writes the clip (tens of milliseconds for a few seconds of audio, most of it
+//! the fsync). Labels are checked at `start`, so a bad key press fails before anything
+//! is captured.
+//!
+//! Saving is crash-safe in this order: the WAV goes to a temporary file in the label's
+//! folder (named `.emotty-<pid>-….partial`, never an audio extension), is fsynced,
+//! renamed to its final name (refusing to replace an existing clip), and only then is
+//! its manifest line appended with a single write and fsynced. A crash at any point
+//! leaves no truncated WAV and no manifest line without its file; at worst a complete
+//! WAV without a manifest line, which the folder layout still labels. Temporary files
+//! of dead processes are removed the next time a recorder starts.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, FixedOffset, Local};
+use serde::{Deserialize, Serialize};
+
+use crate::audio::wav;
+use crate::corpus::{EMOTIONS, MANIFEST};
+use crate::durable::{self, TempFile};
+use crate::engine::{AudioChunk, Event};
+use crate::session::ModelRecord;
+use crate::session::format::SourceRecord;
+
+/// Audio kept from before the start of a clip, in seconds.
+pub const PRE_ROLL_S: f64 = 0.5;
+
+/// Longest clip, in seconds; a clip stops taking audio beyond it (a forgotten
+/// recording must not fill the memory).
+pub const MAX_CLIP_S: f64 = 600.0;
+
+/// Errors recording or saving a clip. Each is one line.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordingError {
+    #[error(
+        "unknown label \"{0}\": use one of neutral, calm, happy, sad, angry, fearful, disgust, surprised, or 1-8"
+    )]
+    Label(String),
+    #[error("speaker \"{id}\": {problem}")]
+    Speaker { id: String, problem: String },
+    #[error("already recording")]
+    AlreadyRecording,
+    #[error("not recording")]
+    NotRecording,
+    #[error("no audio was captured, so nothing was saved")]
+    Empty,
+    #[error("{}: cannot write: {cause}", path.display())]
+    Write { path: PathBuf, cause: io::Error },
+}
+
+/// Checks a speaker id: it becomes part of file names and of the corpus layout
+/// (`<time>_<speaker>.wav`, split at the last underscore), so it is limited to
+/// letters, digits, `-` and `.`.
+pub fn check_speaker(id: &str) -> Result<(), String> {
+    if id.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if id.chars().count() > 40 {
+        return Err("must be at most 40 characters".into());
+    }
+    if id.starts_with('.') {
+        return Err("must not start with a dot".into());
+    }
+    if let Some(c) = id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '.'))
+    {
+        return Err(format!(
+            "may only hold letters, digits, '-' and '.' (not {c:?})"
+        ));
+    }
+    Ok(())
+}
+
+/// An emotion name (any case) or its number 1–8, as on the monitor's keys.
+pub fn parse_label(s: &str) -> Result<&'static str, RecordingError> {
+    let lower = s.trim().to_ascii_lowercase();
+    if let Ok(n) = lower.parse::<usize>()
+        && (1..=EMOTIONS.len()).contains(&n)
+    {
+        return Ok(EMOTIONS[n - 1]);
+    }
+    EMOTIONS
+        .iter()
+        .find(|e| **e == lower)
+        .copied()
+        .ok_or_else(|| RecordingError::Label(s.to_string()))
+}
+
+/// What the model said about a clip while it was recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// Top label of the mean probabilities.
+    pub emotion: String,
+    /// Mean probabilities of the speech windows covering the clip, per label.
+    pub probs: BTreeMap<String, f32>,
+    /// How many windows were averaged.
+    pub windows: usize,
+    pub model: String,
+    pub model_sha256: String,
+}
+
+/// One line of `manifest.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestEntry {
+    /// The WAV, relative to the recordings directory, with `/` separators.
+    pub file: String,
+    /// One of the eight emotions.
+    pub label: String,
+    pub speaker: String,
+    /// Capture device name, or the file / "stdin" it was read from.
+    pub device: String,
+    /// microphone, file or pipe.
+    pub source: String,
+    /// Sample rate of the WAV (the capture rate), Hz.
+    pub rate: u32,
+    pub channels: u16,
+    /// Seconds of audio in the WAV, pre-roll included.
+    pub duration: f64,
+    /// Seconds of it from before the recording was started.
+    pub pre_roll: f64,
+    /// When the recording was started (local time with offset).
+    pub time: DateTime<FixedOffset>,
+    /// The model's view at capture, or null (no model, or no speech in the clip).
+    pub prediction: Option<Prediction>,
+    pub note: Option<String>,
+}
+
+/// A clip that was saved.
+#[derive(Debug, Clone)]
+pub struct SavedRecording {
+    pub recordings_dir: PathBuf,
+    /// The WAV's full path.
+    pub path: PathBuf,
+    pub entry: ManifestEntry,
+}
+
+/// How clips are recorded and where they go.
+#[derive(Debug, Clone)]
+pub struct RecorderConfig {
+    pub dir: PathBuf,
+    pub speaker: String,
+    pub pre_roll_s: f64,
+    pub max_s: f64,
+}
+
+impl RecorderConfig {
+    pub fn new(dir: PathBuf, speaker: String) -> RecorderConfig {
+        RecorderConfig {
+            dir,
+            speaker,
+            pre_roll_s: PRE_ROLL_S,
+            max_s: MAX_CLIP_S,
+        }
+    }
+}
+
+/// A clip being recorded.
+#[derive(Debug)]
+struct Active {
+    label: &'static str,
+    note: Option<String>,
+    time: DateTime<FixedOffset>,
+    rate: u32,
+    channels: u16,
+    /// Source frame index of the clip's first frame (pre-roll included).
+    first_frame: u64,
+    pre_roll_frames: u64,
+    samples: Vec<f32>,
+    /// Seconds the clip may take after its start.
+    after_s: f64,
+    /// The source's format changed mid-clip: the rest was not taken.
+    format_changed: bool,
+}
+
+impl Active {
+    fn frames(&self) -> u64 {
+        (self.samples.len() / usize::from(self.channels.max(1))) as u64
+    }
+
+    /// Frames the clip may hold in all, pre-roll included.
+    fn limit_frames(&self) -> u64 {
+        self.pre_roll_frames + (self.after_s * f64::from(self.rate)).round() as u64
+    }
+}
+
+/// A window's span and probabilities (`None`: no speech).
+type Seen = (f64, f64, Option<Vec<f32>>);
+
+/// Records labeled clips from the engine's tap. See the module documentation.
+pub struct Recorder {
+    cfg: RecorderConfig,
+    model: Option<ModelRecord>,
+    labels: Vec<String>,
+    source: Option<SourceRecord>,
+    rate: u32,
+    channels: u16,
+    /// The last `pre_roll_s` of audio, interleaved.
+    pre: VecDeque<f32>,
+    /// Source frame index just after the last frame fed.
+    next_frame: u64,
+    active: Option<Active>,
+    windows: VecDeque<Seen>,
+}
+
+impl Recorder {
+    /// A recorder saving under `cfg.dir`. `model` names the model in predictions.
+    pub fn new(
+        cfg: RecorderConfig,
+        model: Option<ModelRecord>,
+    ) -> Result<Recorder, RecordingError> {
+        check_speaker(&cfg.speaker).map_err(|problem| RecordingError::Speaker {
+            id: cfg.speaker.clone(),
+            problem,
+        })?;
+        for label in EMOTIONS {
+            // Leftovers of recorders killed mid-save; harmless if it fails.
+            let _ = durable::remove_abandoned(&cfg.dir.join(label));
+        }
+        Ok(Recorder {
+            cfg,
+            model,
+            labels: Vec::new(),
+            source: None,
+            rate: 0,
+            channels: 0,
+            pre: VecDeque::new(),
+            next_frame: 0,
+            active: None,
+            windows: VecDeque::new(),
+        })
+    }
+
+    /// Feeds an engine event: the source and labels from `Started`, predictions from
+    /// `Window`.
+    pub fn on_event(&mut self, event: &Event) {
+        match event {
+            Event::Started(s) => {
+                self.labels = s.labels.clone();
+                self.source = Some(SourceRecord::from(&s.source));
+            }
+            Event::Window(w) => {
+                self.windows
+                    .push_back((w.start_s, w.end_s, w.probs().map(<[f32]>::to_vec)));
+                // Keep what a clip could still need: everything from its start while
+                // recording, the last minute otherwise.
+                let keep_from = match &self.active {
+                    Some(a) => a.first_frame as f64 / f64::from(a.rate.max(1)) - 60.0,
+                    None => w.end_s - 60.0,
+                };
+                while self.windows.front().is_some_and(|f| f.1 < keep_from) {
+                    self.windows.pop_front();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Feeds source audio (every chunk from the tap, recording or not).
+    pub fn feed(&mut self, chunk: &AudioChunk) {
+        if chunk.channels == 0 || chunk.sample_rate == 0 {
+            return;
+        }
+        let channels = usize::from(chunk.channels);
+        let samples = &chunk.samples[..chunk.samples.len() / channels * channels];
+        if chunk.sample_rate != self.rate || chunk.channels != self.channels {
+            self.rate = chunk.sample_rate;
+            self.channels = chunk.channels;
+            self.pre.clear();
+            if let Some(a) = &mut self.active {
+                if a.rate == 0 {
+                    // Started before any audio arrived: this is the clip's format.
+                    a.rate = chunk.sample_rate;
+                    a.channels = chunk.channels;
+                } else {
+                    a.format_changed = true;
+                }
+            }
+        }
+        self.next_frame = chunk.first_frame + (samples.len() / channels) as u64;
+        if let Some(a) = &mut self.active
+            && !a.format_changed
+        {
+            let room = (a.limit_frames().saturating_sub(a.frames())) as usize * channels;
+            a.samples
+                .extend_from_slice(&samples[..samples.len().min(room)]);
+        }
+        let keep = (self.cfg.pre_roll_s * f64::from(self.rate)).round() as usize * channels;
+        if samples.len() >= keep {
+            self.pre.clear();
+            self.pre.extend(&samples[samples.len() - keep..]);
+        } else {
+            self.pre.extend(samples);
+            while self.pre.len() > keep {
+                self.pre.pop_front();
+            }
+        }
+    }
+
+    /// Seconds of pre-roll currently buffered.
+    pub fn pre_roll_available_s(&self) -> f64 {
+        if self.rate == 0 || self.channels == 0 {
+            return 0.0;
+        }
+        (self.pre.len() / usize::from(self.channels)) as f64 / f64::from(self.rate)
+    }
+
+    /// Starts a clip now, beginning with the buffered pre-roll. `seconds` limits the
+    /// clip to that much audio after the start (else [`MAX_CLIP_S`]).
+    pub fn start(
+        &mut self,
+        label: &str,
+        note: Option<String>,
+        seconds: Option<f64>,
+    ) -> Result<(), RecordingError> {
+        if self.active.is_some() {
+            return Err(RecordingError::AlreadyRecording);
+        }
+        let label = parse_label(label)?;
+        let channels = usize::from(self.channels.max(1));
+        let pre_frames = (self.pre.len() / channels) as u64;
+        let after_s = seconds.unwrap_or(self.cfg.max_s).clamp(0.0, self.cfg.max_s);
+        self.active = Some(Active {
+            label,
+            note: note.filter(|n| !n.trim().is_empty()),
+            time: Local::now().fixed_offset(),
+            rate: self.rate,
+            channels: self.channels,
+            first_frame: self.next_frame.saturating_sub(pre_frames),
+            pre_roll_frames: pre_frames,
+            samples: self.pre.iter().copied().collect(),
+            after_s,
+            format_changed: false,
+        });
+        Ok(())
+    }
+
+    pub fn is_recording(&self) -> bool {
+        self.active.is_some()
+    }
+
+    /// The clip has all the audio it may take (its length, or the format changed).
+    pub fn is_full(&self) -> bool {
+        self.active
+            .as_ref()
+            .is_some_and(|a| a.format_changed || (a.rate > 0 && a.frames() >= a.limit_frames()))
+    }
+
+    /// Seconds recorded since the start (pre-roll excluded).
+    pub fn elapsed_s(&self) -> f64 {
+        self.active.as_ref().map_or(0.0, |a| {
+            a.frames().saturating_sub(a.pre_roll_frames) as f64 / f64::from(a.rate.max(1))
+        })
+    }
+
+    /// Source time (seconds) at which the clip's audio ends, for waiting on its windows.
+    pub fn clip_end_s(&self) -> Option<f64> {
+        self.active
+            .as_ref()
+            .map(|a| (a.first_frame + a.frames()) as f64 / f64::from(a.rate.max(1)))
+    }
+
+    /// Drops the clip without saving anything.
+    pub fn cancel(&mut self) {
+        self.active = None;
+    }
+
+    /// Stops the clip and saves it with its manifest line.
+    pub fn stop(&mut self) -> Result<SavedRecording, RecordingError> {
+        let active = self.active.take().ok_or(RecordingError::NotRecording)?;
+        if active.samples.is_empty() {
+            return Err(RecordingError::Empty);
+        }
+        let prediction = self.prediction(&active);
+        let source = self.source.clone();
+        let entry = ManifestEntry {
+            file: String::new(),
+            label: active.label.to_string(),
+            speaker: self.cfg.speaker.clone(),
+            device: source.as_ref().map_or_else(String::new, |s| s.name.clone()),
+            source: source.as_ref().map_or_else(String::new, |s| s.kind.clone()),
+            rate: active.rate,
+            channels: active.channels,
+            duration: round3(active.frames() as f64 / f64::from(active.rate.max(1))),
+            pre_roll: round3(active.pre_roll_frames as f64 / f64::from(active.rate.max(1))),
+            time: active.time,
+            prediction,
+            note: active.note.clone(),
+        };
+        save(&self.cfg.dir, entry, &active.samples)
+    }
+
+    fn prediction(&self, a: &Active) -> Option<Prediction> {
+        let model = self.model.as_ref()?;
+        let rate = f64::from(a.rate.max(1));
+        let c0 = a.first_frame as f64 / rate;
+        let c1 = (a.first_frame + a.frames()) as f64 / rate;
+        let mut sum = vec![0.0f64; self.labels.len()];
+        let mut n = 0;
+        for (ws, we, probs) in &self.windows {
+            let overlap = we.min(c1) - ws.max(c0);
+            // A window covers the clip when at least half of the shorter of the two
+            // lies in the other: the clip's audio is a real part of what it heard.
+            if overlap <= 0.0 || overlap < 0.5 * (we - ws).min(c1 - c0) {
+                continue;
+            }
+            if let Some(p) = probs {
+                for (acc, v) in sum.iter_mut().zip(p) {
+                    *acc += f64::from(*v);
+                }
+                n += 1;
+            }
+        }
+        if n == 0 {
+            return None;
+        }
+        let mean: Vec<f32> = sum.iter().map(|s| (s / n as f64) as f32).collect();
+        let top = mean
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map(|(i, _)| i)?;
+        Some(Prediction {
+            emotion: self.labels.get(top)?.clone(),
+            probs: self
+                .labels
+                .iter()
+                .zip(&mean)
+                .map(|(l, p)| (l.clone(), (p * 1e4).round() / 1e4))
+                .collect(),
+            windows: n,
+            model: model.name.clone(),
+            model_sha256: model.sha256.clone(),
+        })
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Writes `samples` as `<dir>/<label>/<time>_<speaker>.wav` and appends its manifest
+/// line (`entry.file` is filled in here). See the module documentation for the order.
+pub fn save(
+    dir: &Path,
+    mut entry: ManifestEntry,
+    samples: &[f32],
+) -> Result<SavedRecording, RecordingError> {
+    let label_dir = dir.join(&entry.label);
+    durable::create_private_dir(&label_dir).map_err(|source| RecordingError::Write {
+        path: label_dir.clone(),
+        cause: source,
+    })?;
+    let mut tmp = TempFile::new_in(&label_dir).map_err(|source| RecordingError::Write {
+        path: label_dir.clone(),
+        cause: source,
+    })?;
+    let tmp_path = tmp.path().to_path_buf();
+    let file = tmp
+        .file()
+        .try_clone()
+        .map_err(|source| RecordingError::Write {
+            path: tmp_path.clone(),
+            cause: source,
+        })?;
+    // On error `tmp` is dropped, which removes the temporary file.
+    wav::write_i16(file, entry.rate, entry.channels, samples).map_err(|source| {
+        RecordingError::Write {
+            path: tmp_path.clone(),
+            cause: source,
+        }
+    })?;
+    let stamp = entry.time.format("%Y%m%d-%H%M%S").to_string();
+    let mut published = None;
+    for n in 1..=100 {
+        let name = if n == 1 {
+            format!("{stamp}_{}.wav", entry.speaker)
+        } else {
+            format!("{stamp}-{n}_{}.wav", entry.speaker)
+        };
+        let path = label_dir.join(&name);
+        match tmp.publish(&path) {
+            Ok(()) => {
+                published = Some((name, path));
+                break;
+            }
+            Err((_, Some(back))) => tmp = back,
+            Err((source, None)) => {
+                return Err(RecordingError::Write {
+                    path,
+                    cause: source,
+                });
+            }
+        }
+    }
+    let Some((name, path)) = published else {
+        return Err(RecordingError::Write {
+            path: label_dir,
+            cause: io::Error::new(io::ErrorKind::AlreadyExists, "100 clips in the same second"),
+        });
+    };
+    entry.file = format!("{}/{name}", entry.label);
+    let manifest = dir.join(MANIFEST);
+    let line = serde_json::to_string(&entry).unwrap_or_default();
+    durable::append_line(&manifest, &line).map_err(|source| RecordingError::Write {
+        path: manifest.clone(),
+        cause: source,
+    })?;
+    Ok(SavedRecording {
+        recordings_dir: dir.to_path_buf(),
+        path,
+        entry,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Outcome, SourceInfo, SourceKind, StartInfo, WindowResult};
+    use std::time::Instant;
+
+    fn model() -> ModelRecord {
+        ModelRecord {
+            name: "test".into(),
+            version: "0".into(),
+            path: "m.onnx".into(),
+            sha256: "ab".repeat(32),
+        }
+    }
+
+    fn started(rate: u32, channels: u16) -> Event {
+        Event::Started(StartInfo {
+            source: SourceInfo {
+                kind: SourceKind::Microphone,
+                name: "Test Mic".into(),
+                sample_rate: rate,
+                channels,
+                format: "i16".into(),
+            },
+            model_name: "test".into(),
+            labels: EMOTIONS.iter().map(|s| s.to_string()).collect(),
+            sample_rate: 16000,
+            window_s: 1.0,
+            hop_s: 0.5,
+            mel_frequencies: vec![],
+            started_at: Instant::now(),
+        })
+    }
+
+    fn window(start: f64, end: f64, top: Option<usize>) -> Event {
+        let outcome = match top {
+            Some(t) => {
+                let mut probs = vec![0.02f32; 8];
+                probs[t] = 0.86;
+                Outcome::Emotion { probs, top: t }
+            }
+            None => Outcome::NoSpeech,
+        };
+        Event::Window(WindowResult {
+            index: 0,
+            start_s: start,
+            end_s: end,
+            speech_ratio: 1.0,
+            rms_dbfs: -20.0,
+            outcome,
+            emitted_at: Instant::now(),
+        })
+    }
+
+    /// Stereo chunks whose left channel holds the frame index / 1e5 and right its
+    /// negation: every sample says where it came from.
+    fn chunk(first: u64, frames: u64) -> AudioChunk {
+        let mut samples = Vec::new();
+        for f in first..first + frames {
+            samples.push(f as f32 / 1e5);
+            samples.push(-(f as f32) / 1e5);
+        }
+        AudioChunk {
+            first_frame: first,
+            sample_rate: 8000,
+            channels: 2,
+            samples,
+        }
+    }
+
+    #[test]
+    fn labels_and_speakers_are_checked() {
+        assert_eq!(parse_label("Angry").unwrap(), "angry");
+        assert_eq!(parse_label("1").unwrap(), "neutral");
+        assert_eq!(parse_label("8").unwrap(), "surprised");
+        assert!(parse_label("9").is_err());
+        assert!(
+            parse_label("bored")
+                .unwrap_err()
+                .to_string()
+                .contains("\"bored\"")
+        );
+        assert!(check_speaker("ann-2").is_ok());
+        assert!(check_speaker("a_b").is_err());
+        assert!(check_speaker("../x").is_err());
+        assert!(check_speaker("").is_err());
+    }
+
+    #[test]
+    fn a_clip_starts_with_the_pre_roll_and_keeps_every_sample() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rec = Recorder::new(
+            RecorderConfig::new(dir.path().to_path_buf(), "ann".into()),
+            Some(model()),
+        )
+        .unwrap();
+        rec.on_event(&started(8000, 2));
+        // Two seconds in 100-frame chunks, then start: 0.5 s = 4000 frames of pre-roll.
+        for i in 0..160 {
+            rec.feed(&chunk(i * 100, 100));
+        }
+        assert!((rec.pre_roll_available_s() - 0.5).abs() < 1e-9);
+        rec.start("5", Some("loud".into()), Some(1.0)).unwrap();
+        let mut f = 16000;
+        while !rec.is_full() {
+            rec.feed(&chunk(f, 333));
+            f += 333;
+        }
+        rec.on_event(&window(0.5, 1.5, Some(1))); // mostly before the clip: not counted
+        rec.on_event(&window(1.5, 2.5, Some(4)));
+        rec.on_event(&window(2.0, 3.0, Some(4)));
+        rec.on_event(&window(2.5, 3.5, None));
+        let saved = rec.stop().unwrap();
+        let e = &saved.entry;
+        assert_eq!((e.label.as_str(), e.speaker.as_str()), ("angry", "ann"));
+        assert_eq!(
+            (e.rate, e.channels, e.duration, e.pre_roll),
+            (8000, 2, 1.5, 0.5)
+        );
+        assert_eq!(e.note.as_deref(), Some("loud"));
+        assert_eq!(e.device, "Test Mic");
+        let p = e.prediction.as_ref().unwrap();
+        assert_eq!((p.emotion.as_str(), p.windows), ("angry", 2));
+        assert!(e.file.starts_with("angry/") && e.file.ends_with("_ann.wav"));
+        // The WAV holds frames 12000..24000 exactly: the pre-roll is the 4000 frames
+        // before the start at 16000.
+        let mut r = hound::WavReader::open(&saved.path).unwrap();
+        let s: Vec<i16> = r.samples::<i16>().map(|s| s.unwrap()).collect();
+        assert_eq!(s.len(), 2 * 12000);
+        for (i, pair) in s.chunks(2).enumerate() {
+            let want = ((12000 + i) as f32 / 1e5 * 32767.0).round() as i16;
+            assert_eq!(pair, [want, -want], "frame {i}");
+        }
+        // One manifest line, pointing at the file.
+        let manifest = std::fs::read_to_string(dir.path().join(MANIFEST)).unwrap();
+        let lines: Vec<&str> = manifest.lines().collect();
+        assert_eq!(lines.len(), 1);
+        let back: ManifestEntry = serde_json::from_str(lines[0]).unwrap();
+        assert_eq!(&back, e);
+        assert!(dir.path().join(&back.file).is_file());
+    }
+
+    #[test]
+    fn a_clip_started_before_any_audio_takes_the_first_audio() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rec = Recorder::new(
+            RecorderConfig::new(dir.path().to_path_buf(), "ann".into()),
+            None,
+        )
+        .unwrap();
+        rec.start("calm", None, Some(0.1)).unwrap();
+        assert!(!rec.is_full());
+        rec.feed(&chunk(0, 500));
+        rec.feed(&chunk(500, 500));
+        assert!(rec.is_full());
+        let saved = rec.stop().unwrap();
+        assert_eq!((saved.entry.rate, saved.entry.channels), (8000, 2));
+        assert_eq!((saved.entry.duration, saved.entry.pre_roll), (0.1, 0.0));
+        // Stopping twice, or a bad label, are errors, not panics.
+        assert!(matches!(rec.stop(), Err(RecordingError::NotRecording)));
+        assert!(matches!(
+            rec.start("x", None, None),
+            Err(RecordingError::Label(_))
+        ));
+    }
+
+    #[test]
+    fn clips_in_the_same_second_get_different_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rec = Recorder::new(
+            RecorderConfig::new(dir.path().to_path_buf(), "bo".into()),
+            None,
+        )
+        .unwrap();
+        rec.on_event(&started(8000, 2));
+        let mut names = Vec::new();
+        for k in 0..3 {
+            rec.feed(&chunk(k * 2000, 1000));
+            rec.start("sad", None, Some(0.05)).unwrap();
+            rec.feed(&chunk(k * 2000 + 1000, 1000));
+            let saved = rec.stop().unwrap();
+            assert!(saved.entry.prediction.is_none(), "no model, no prediction");
+            names.push(saved.entry.file);
+        }
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), 3, "{names:?}");
+        let scan = crate::corpus::scan(&[dir.path().to_path_buf()]).unwrap();
+        assert_eq!(scan.clips.len(), 3);
+        assert!(
+            scan.clips
+                .iter()
+                .all(|c| c.label == "sad" && c.speaker == "recordings:bo")
+        );
+    }
+
+    #[test]
+    fn a_full_disk_at_the_manifest_is_a_clear_error_and_keeps_the_clip() {
+        let dir = tempfile::tempdir().unwrap();
+        // The label folder's temporary file cannot be pointed at /dev/full, but the
+        // manifest can: the clip is written and renamed, the append fails.
+        std::os::unix::fs::symlink("/dev/full", dir.path().join(MANIFEST)).unwrap();
+        let mut rec = Recorder::new(
+            RecorderConfig::new(dir.path().to_path_buf(), "cy".into()),
+            None,
+        )
+        .unwrap();
+        rec.on_event(&started(8000, 2));
+        rec.feed(&chunk(0, 8000));
+        rec.start("calm", None, None).unwrap();
+        rec.feed(&chunk(8000, 800));
+        let err = rec.stop().unwrap_err().to_string();
+        assert!(
+            err.contains("manifest.jsonl: cannot write: No space left on device"),
+            "{err}"
+        );
+        // The WAV itself is complete and labeled by its folder.
+        let wavs: Vec<_> = std::fs::read_dir(dir.path().join("calm"))
+            .unwrap()
+            .flatten()
+            .collect();
+        assert_eq!(wavs.len(), 1);
+        assert!(hound::WavReader::open(wavs[0].path()).is_ok());
+    }
+}

@@ -1,0 +1,281 @@
+//! The on-disk format of a session, shared by the writer and the readers.
+//!
+//! ```text
+//! <sessions dir>/2026-11-21T14-03-22/
+//!     session.json     what, when, with which model; rewritten whole (temp + rename)
+//!     timeline.jsonl   one JSON object per analysis hop, appended as it happens
+//!     events.jsonl     markers, notes, recordings, device changes, pauses, warnings
+//!     audio.wav        only with --keep-audio (audio-2.wav… past 4 GiB)
+//! ```
+//!
+//! JSON lines were chosen over CSV for the two growing files because every line is a
+//! complete, self-describing record: a reader can skip one torn line and lose nothing
+//! else, fields can be added later without breaking old readers, and `jq` works on
+//! them directly. `emotty sessions export --format csv` gives a spreadsheet view.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, FixedOffset, Local, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{SourceInfo, SourceKind};
+
+/// Version of this format, written into `session.json`.
+pub const FORMAT: u32 = 1;
+
+pub const META_FILE: &str = "session.json";
+pub const TIMELINE_FILE: &str = "timeline.jsonl";
+pub const EVENTS_FILE: &str = "events.jsonl";
+
+/// The name of the `n`th kept-audio file (0-based): `audio.wav`, `audio-2.wav`, …
+pub fn audio_file_name(n: usize) -> String {
+    if n == 0 {
+        "audio.wav".into()
+    } else {
+        format!("audio-{}.wav", n + 1)
+    }
+}
+
+/// A moment, in UTC and in the local time of the machine that recorded it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stamp {
+    pub utc: DateTime<Utc>,
+    pub local: DateTime<FixedOffset>,
+}
+
+impl Stamp {
+    pub fn now() -> Stamp {
+        Stamp::from_utc(Utc::now())
+    }
+
+    pub fn from_utc(utc: DateTime<Utc>) -> Stamp {
+        Stamp {
+            utc,
+            local: utc.with_timezone(&Local).fixed_offset(),
+        }
+    }
+}
+
+/// What `session.json` says about the session's state. "Interrupted" is never written:
+/// it is what a reader concludes from "running" when no process is running it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WrittenStatus {
+    Running,
+    Closed,
+}
+
+/// The model, precisely enough to know later which bytes produced the numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelRecord {
+    pub name: String,
+    pub version: String,
+    pub path: String,
+    /// SHA-256 of the model file, lowercase hex.
+    pub sha256: String,
+}
+
+impl ModelRecord {
+    pub fn from_info(info: &crate::model::ModelInfo) -> ModelRecord {
+        ModelRecord {
+            name: info.meta.name.clone(),
+            version: info.meta.version.clone(),
+            path: info.path.display().to_string(),
+            sha256: info.sha256.clone(),
+        }
+    }
+}
+
+/// Which process writes the session, to tell "running" from "interrupted".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Writer {
+    pub program: String,
+    pub version: String,
+    pub pid: u32,
+    pub host: String,
+    /// Linux boot id: a pid from before a reboot says nothing about now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_id: Option<String>,
+}
+
+/// The source, as `session.json` and `events.jsonl` record it (a copy of the
+/// engine's [`SourceInfo`] that can also be read back).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceRecord {
+    /// microphone, file or pipe.
+    pub kind: String,
+    /// Device name, file path as given, or "stdin".
+    pub name: String,
+    /// Native rate of the source, before resampling.
+    pub sample_rate: u32,
+    pub channels: u16,
+    pub format: String,
+}
+
+impl From<&SourceInfo> for SourceRecord {
+    fn from(s: &SourceInfo) -> SourceRecord {
+        SourceRecord {
+            kind: match s.kind {
+                SourceKind::Microphone => "microphone",
+                SourceKind::File => "file",
+                SourceKind::Pipe => "pipe",
+            }
+            .into(),
+            name: s.name.clone(),
+            sample_rate: s.sample_rate,
+            channels: s.channels,
+            format: s.format.clone(),
+        }
+    }
+}
+
+/// Kept audio.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AudioRecord {
+    /// File names, in order, relative to the session directory.
+    pub files: Vec<String>,
+    /// "wav" (16-bit PCM).
+    pub format: String,
+    pub sample_rate: u32,
+    pub channels: u16,
+}
+
+/// Why the session ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndRecord {
+    /// end_of_input, stopped, duration, signal, device_lost, failed, storage_failed.
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// Figures computed from the timeline; written at close, recomputed for interrupted
+/// sessions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Seconds of audio the session covers.
+    pub duration_s: f64,
+    /// Seconds judged to be speech.
+    pub speech_s: f64,
+    /// Seconds of speech attributed to each emotion (the window's top label).
+    pub emotion_s: BTreeMap<String, f64>,
+    /// The emotion with the most speech time, if there was any speech.
+    pub dominant: Option<String>,
+    pub windows: u64,
+    pub markers: u64,
+    pub notes: u64,
+    pub recordings: u64,
+    /// Seconds spent paused (not logged).
+    pub paused_s: f64,
+}
+
+/// The contents of `session.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionMeta {
+    pub format: u32,
+    /// The directory name.
+    pub id: String,
+    /// `--session NAME`: a name or client code.
+    pub name: Option<String>,
+    pub status: WrittenStatus,
+    pub start: Stamp,
+    pub end: Option<Stamp>,
+    pub writer: Writer,
+    /// The source; `None` until the engine has started.
+    pub source: Option<SourceRecord>,
+    /// The capture device name, for microphone sessions.
+    pub device: Option<String>,
+    pub model: ModelRecord,
+    /// The model's labels, in the order of the probabilities.
+    pub labels: Vec<String>,
+    /// Rate the model analyses at (Hz); times are seconds of audio since the start.
+    pub sample_rate: Option<u32>,
+    pub window_s: Option<f64>,
+    pub hop_s: Option<f64>,
+    pub audio: Option<AudioRecord>,
+    pub ended: Option<EndRecord>,
+    pub summary: Option<Summary>,
+}
+
+/// One analysis hop in `timeline.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineRow {
+    /// Window sequence number.
+    pub index: u64,
+    /// The window's span in seconds of audio since the session started.
+    pub start_s: f64,
+    pub end_s: f64,
+    /// When the result was logged.
+    pub wall: DateTime<Utc>,
+    /// Top emotion, or `null` when the window held too little speech.
+    pub emotion: Option<String>,
+    pub no_speech: bool,
+    pub speech_ratio: f32,
+    pub rms_dbfs: f32,
+    /// One probability per label, `null` for no speech.
+    pub probs: Option<BTreeMap<String, f32>>,
+}
+
+impl TimelineRow {
+    /// The probabilities in `labels` order (missing labels read as 0).
+    pub fn probs_in(&self, labels: &[String]) -> Option<Vec<f32>> {
+        self.probs.as_ref().map(|p| {
+            labels
+                .iter()
+                .map(|l| p.get(l).copied().unwrap_or(0.0))
+                .collect()
+        })
+    }
+}
+
+/// What happened, in `events.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventKind {
+    /// The user marked a moment ("door knock", "topic: work").
+    Marker {
+        label: String,
+    },
+    /// A free-text note.
+    Note {
+        text: String,
+    },
+    /// A labeled recording was saved during the session.
+    Recording {
+        /// Path of the clip, relative to its recordings directory.
+        file: String,
+        label: String,
+        recordings_dir: String,
+    },
+    /// The source changed.
+    DeviceChanged {
+        source: SourceRecord,
+    },
+    /// Logging paused: no timeline rows, silence in kept audio, until resume.
+    Pause,
+    Resume,
+    /// Something the engine or the writer wants remembered (dropped samples, …).
+    Warning {
+        message: String,
+    },
+    /// The engine started on a source.
+    Started {
+        source: SourceRecord,
+    },
+    /// The session ended (also in `session.json`).
+    Ended {
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
+}
+
+/// One line of `events.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventRecord {
+    /// Seconds of audio since the session started, when it happened.
+    pub t: f64,
+    pub wall: DateTime<Utc>,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
