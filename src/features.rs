@@ -7,7 +7,7 @@
 //!
 //! | array | dtype | shape | meaning |
 //! |---|---|---|---|
-//! | `features` | float32 | frames × dim | front-end frames of every clip, concatenated |
+//! | `features` | float32 | frames × dim | each frame's model input (front end, then the pitch track if enabled), every clip concatenated |
 //! | `speech` | uint8 | frames | 1 where the VAD judged the frame's centre to be speech |
 //! | `offsets` | int64 | clips + 1 | clip *i* is rows `offsets[i]..offsets[i+1]` |
 //! | `labels` | int64 | clips | index into `meta.labels` |
@@ -30,11 +30,11 @@ use serde::Serialize;
 use crate::audio::decode;
 use crate::augment::{self, Recipe, Rng};
 use crate::corpus::{Clip, EMOTIONS, emotion_index};
-use crate::dsp::frontend::{Frame, FrontendConfig};
+use crate::dsp::frontend::FrontendConfig;
 use crate::dsp::level::BlockLevel;
 use crate::dsp::resample::{Resampler, downmix};
-use crate::dsp::vad::{VAD_FRAME, VadConfig, VadFrame};
-use crate::engine::analyzer::{FeatureStream, StreamSink};
+use crate::dsp::vad::VadConfig;
+use crate::engine::analyzer::{FeatureStream, StreamFrame, StreamSink};
 
 /// Features of one clip.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,24 +65,16 @@ pub enum FeaturesError {
 
 struct Collect {
     dim: usize,
-    hop: usize,
-    vad: Vec<bool>,
     out: ClipFeatures,
 }
 
 impl StreamSink for Collect {
     fn level(&mut self, _: BlockLevel) {}
 
-    fn vad(&mut self, frame: VadFrame) {
-        self.vad.push(frame.speech);
-    }
-
-    fn frame(&mut self, frame: &Frame<'_>) {
+    fn frame(&mut self, frame: &StreamFrame<'_>) {
         debug_assert_eq!(frame.features.len(), self.dim);
         self.out.features.extend_from_slice(frame.features);
-        let centre = frame.index as usize * self.hop;
-        let speech = self.vad.get(centre / VAD_FRAME).copied().unwrap_or(false);
-        self.out.speech.push(speech);
+        self.out.speech.push(frame.speech);
         self.out.frames += 1;
     }
 }
@@ -106,9 +98,7 @@ pub fn clip_features(
         FeatureStream::new(frontend.clone(), vad, spec.sample_rate, spec.channels, None)
             .map_err(|e| err(e.to_string()))?;
     let mut sink = Collect {
-        dim: frontend.feature_dim(),
-        hop: frontend.hop_length,
-        vad: Vec::new(),
+        dim: frontend.model_dim(),
         out: ClipFeatures {
             features: Vec::new(),
             speech: Vec::new(),
@@ -144,9 +134,7 @@ pub fn samples_features(
     let mut stream = FeatureStream::new(frontend.clone(), vad, augment::RATE, 1, None)
         .map_err(|e| e.to_string())?;
     let mut sink = Collect {
-        dim: frontend.feature_dim(),
-        hop: frontend.hop_length,
-        vad: Vec::new(),
+        dim: frontend.model_dim(),
         out: ClipFeatures {
             features: Vec::new(),
             speech: Vec::new(),
@@ -301,7 +289,7 @@ pub fn export(
         }
     });
 
-    let dim = frontend.feature_dim();
+    let dim = frontend.model_dim();
     let mut features = Vec::new();
     let mut speech = Vec::new();
     let mut offsets = vec![0i64];

@@ -294,7 +294,7 @@ impl Model {
         };
 
         let meta = read_meta(path, &proto)?;
-        let feature_dim = meta.frontend.feature_dim();
+        let feature_dim = meta.frontend.model_dim();
         check_declared_io(path, graph, feature_dim, meta.labels.len())?;
 
         let model_dir = path.parent().and_then(Path::to_str);

@@ -90,7 +90,15 @@ pub struct FrontendConfig {
     pub fmax: f32,
     /// What [`Frame::features`] holds.
     pub features: FeatureKind,
+    /// Append a pitch track to each frame for the model: log2(F0 / 100 Hz), held
+    /// through unvoiced stretches, and the voicing strength (see
+    /// `engine::analyzer::FeatureStream`). The front end itself does not compute it;
+    /// the flag lives here because it is part of what a model's input frames are.
+    pub pitch: bool,
 }
+
+/// Values per frame the pitch track adds when [`FrontendConfig::pitch`] is set.
+pub const PITCH_FEATURES: usize = 2;
 
 impl Default for FrontendConfig {
     fn default() -> Self {
@@ -104,6 +112,7 @@ impl Default for FrontendConfig {
             fmin: 0.0,
             fmax: 8_000.0,
             features: FeatureKind::Mfcc,
+            pitch: false,
         }
     }
 }
@@ -185,6 +194,12 @@ impl FrontendConfig {
             FeatureKind::Mfcc => self.n_mfcc,
             FeatureKind::Logmel => self.n_mels,
         }
+    }
+
+    /// Values per frame the model receives: [`Self::feature_dim`] plus the pitch track
+    /// when enabled.
+    pub fn model_dim(&self) -> usize {
+        self.feature_dim() + if self.pitch { PITCH_FEATURES } else { 0 }
     }
 
     /// Frames per second of audio (`sample_rate / hop_length`), e.g. to turn a model's

@@ -6,14 +6,15 @@
 //!
 //! Per chunk of interleaved source samples it: meters the level (native rate, all
 //! channels), downmixes, resamples to the model's rate, runs the VAD and the front end,
-//! keeps the last window of feature frames, and every hop either runs the model or
-//! reports "no speech".
+//! assembles each frame's model input (front-end features, optionally the pitch track)
+//! with its voice-activity verdict, keeps the last window of frames, and every hop
+//! either runs the model or reports "no speech".
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::dsp::frontend::{Frame, Frontend, FrontendConfig, FrontendError};
+use crate::dsp::frontend::{Frame, Frontend, FrontendConfig, FrontendError, PITCH_FEATURES};
 use crate::dsp::level::{BlockLevel, LevelMeter};
 use crate::dsp::resample::{ResampleError, Resampler, downmix};
 use crate::dsp::vad::{VAD_FRAME, VAD_RATE, Vad, VadConfig, VadFrame};
@@ -85,59 +86,35 @@ pub struct Totals {
     pub speech_windows: u64,
 }
 
-/// One voice-activity frame as the window bookkeeping needs it.
+/// One analysis frame as the model and the training data see it.
 #[derive(Debug, Clone, Copy)]
-struct VadEntry {
-    speech: bool,
-    mean_square: f32,
-}
-
-/// The window machinery, separate from the front end so the front end's frame callback
-/// can borrow it mutably.
-struct Windows {
-    model: Arc<Model>,
-    dim: usize,
-    frame_s: f64,
-    window_frames: usize,
-    hop_frames: usize,
-    min_frames: usize,
-    min_speech_ratio: f32,
-    spectrogram: bool,
-    /// The last `window_frames` feature frames, as a circular buffer.
-    ring: Vec<f32>,
-    /// Frames produced since the stream started.
-    frames: u64,
-    /// End frame of the next regular window.
-    next_end: u64,
-    /// End frame of the last window sent (0 = none yet).
-    last_end: u64,
-    /// Scratch for one contiguous window.
-    window: Vec<f32>,
-    vad: VecDeque<VadEntry>,
-    /// Index of `vad[0]`.
-    vad_base: u64,
-    /// Samples per front-end frame hop at the model rate.
-    hop_samples: u64,
-    index: u64,
-    totals: Totals,
-    failure: Option<ModelError>,
+pub struct StreamFrame<'a> {
+    /// Frame number since the stream started; centre at `index * hop` samples.
+    pub index: u64,
+    /// The log-mel power in dB (for the spectrogram).
+    pub mel_db: &'a [f32],
+    /// The model's input for this frame: front-end features, then the pitch track when
+    /// the front end asks for it ([`FrontendConfig::model_dim`] values).
+    pub features: &'a [f32],
+    /// The VAD's verdict on the 16 ms around the frame's centre.
+    pub speech: bool,
+    /// Mean square of those 16 ms (full scale = 1).
+    pub mean_square: f32,
 }
 
 /// Receives what a [`FeatureStream`] computes, in stream order.
 pub trait StreamSink {
     /// One level block of the source signal (only when levels are enabled).
     fn level(&mut self, block: BlockLevel);
-    /// One 16 ms voice-activity decision.
-    fn vad(&mut self, frame: VadFrame);
-    /// One front-end frame. VAD decisions covering the frame's centre have already been
-    /// delivered, except in the last 16 ms of a stream.
-    fn frame(&mut self, frame: &Frame<'_>);
+    /// One assembled frame.
+    fn frame(&mut self, frame: &StreamFrame<'_>);
 }
 
-/// Source samples → level, downmix, resampling, VAD and front-end frames.
+/// Source samples → level, downmix, resampling, VAD, front end, and assembled frames.
 ///
 /// This is the whole signal path of the engine minus the model. `emotty features` runs
-/// it directly, so training sees exactly what the live engine computes.
+/// it directly, so training sees exactly what the live engine computes, voice
+/// activity and pitch included.
 pub struct FeatureStream {
     channels: usize,
     resampler: Resampler,
@@ -147,6 +124,49 @@ pub struct FeatureStream {
     mono: Vec<f32>,
     resampled: Vec<f32>,
     audio_samples: u64,
+    assembly: Assembly,
+}
+
+/// Joins front-end frames with the VAD frames covering their centres. The VAD runs
+/// ahead of the front end (which needs 16 ms of look-ahead), so its frames wait here.
+struct Assembly {
+    pitch: bool,
+    hop: u64,
+    pending: VecDeque<VadFrame>,
+    /// log2(F0 / 100 Hz) of the last voiced frame, held through unvoiced stretches so
+    /// the track is continuous (0 until the first voiced frame).
+    held_log_pitch: f32,
+    buf: Vec<f32>,
+}
+
+impl Assembly {
+    fn emit(&mut self, frame: &Frame<'_>, sink: &mut dyn StreamSink) {
+        let centre = frame.index * self.hop;
+        let k = centre / VAD_FRAME as u64;
+        while self.pending.front().is_some_and(|v| v.index < k) {
+            self.pending.pop_front();
+        }
+        // Missing only in the last 16 ms of a stream, which the VAD never completes.
+        let vad = self.pending.front().filter(|v| v.index == k).copied();
+        self.buf.clear();
+        self.buf.extend_from_slice(frame.features);
+        if self.pitch {
+            let (pitch_hz, voicing) = vad.map_or((0.0, 0.0), |v| (v.pitch_hz, v.voicing));
+            if pitch_hz > 0.0 {
+                self.held_log_pitch = (pitch_hz / 100.0).log2();
+            }
+            self.buf.push(self.held_log_pitch);
+            self.buf.push(voicing);
+            debug_assert_eq!(PITCH_FEATURES, 2);
+        }
+        sink.frame(&StreamFrame {
+            index: frame.index,
+            mel_db: frame.mel_db,
+            features: &self.buf,
+            speech: vad.is_some_and(|v| v.speech),
+            mean_square: vad.map_or(0.0, |v| v.mean_square),
+        });
+    }
 }
 
 impl FeatureStream {
@@ -174,6 +194,13 @@ impl FeatureStream {
             channels: channels as usize,
             resampler: Resampler::new(source_rate, frontend.sample_rate)?,
             meter: level_block.map(|b| LevelMeter::new(b.max(1), channels as usize)),
+            assembly: Assembly {
+                pitch: frontend.pitch,
+                hop: frontend.hop_length as u64,
+                pending: VecDeque::new(),
+                held_log_pitch: 0.0,
+                buf: Vec::with_capacity(frontend.model_dim()),
+            },
             frontend: Frontend::new(frontend)?,
             vad: Vad::new(vad),
             mono: Vec::new(),
@@ -204,7 +231,9 @@ impl FeatureStream {
         self.resampled.clear();
         self.resampler.finish(&mut self.resampled)?;
         self.analyse_resampled(sink);
-        self.frontend.finish(&mut |frame| sink.frame(frame));
+        let assembly = &mut self.assembly;
+        self.frontend
+            .finish(&mut |frame| assembly.emit(frame, sink));
         Ok(())
     }
 
@@ -216,11 +245,41 @@ impl FeatureStream {
     fn analyse_resampled(&mut self, sink: &mut dyn StreamSink) {
         self.audio_samples += self.resampled.len() as u64;
         // VAD first: it is never behind the front end, whose frames need 16 ms of
-        // look-ahead, so each frame's (and window's) voice activity is known in time.
-        self.vad.push(&self.resampled, &mut |f| sink.vad(f));
+        // look-ahead, so each frame's voice activity is known when the frame is.
+        let assembly = &mut self.assembly;
+        self.vad
+            .push(&self.resampled, &mut |f| assembly.pending.push_back(f));
         self.frontend
-            .push(&self.resampled, &mut |frame| sink.frame(frame));
+            .push(&self.resampled, &mut |frame| assembly.emit(frame, sink));
     }
+}
+
+/// The window machinery, separate from the signal path so the stream's frame callback
+/// can borrow it mutably.
+struct Windows {
+    model: Arc<Model>,
+    dim: usize,
+    frame_s: f64,
+    window_frames: usize,
+    hop_frames: usize,
+    min_frames: usize,
+    min_speech_ratio: f32,
+    spectrogram: bool,
+    /// The last `window_frames` frames' model input, as a circular buffer.
+    ring: Vec<f32>,
+    /// Per slot of `ring`: the frame's speech verdict and mean square.
+    activity: Vec<(bool, f32)>,
+    /// Frames produced since the stream started.
+    frames: u64,
+    /// End frame of the next regular window.
+    next_end: u64,
+    /// End frame of the last window sent (0 = none yet).
+    last_end: u64,
+    /// Scratch for one contiguous window.
+    window: Vec<f32>,
+    index: u64,
+    totals: Totals,
+    failure: Option<ModelError>,
 }
 
 /// Samples in, events out. See the module docs.
@@ -247,11 +306,7 @@ impl StreamSink for EventSink<'_> {
         }));
     }
 
-    fn vad(&mut self, frame: VadFrame) {
-        self.windows.on_vad(frame);
-    }
-
-    fn frame(&mut self, frame: &Frame<'_>) {
+    fn frame(&mut self, frame: &StreamFrame<'_>) {
         self.windows.on_frame(frame, self.emit);
     }
 }
@@ -292,7 +347,6 @@ impl Analyzer {
             .levels
             .then(|| (config.level_block_s * f64::from(source_rate)).round() as usize);
         let dim = model.feature_dim();
-        let hop_samples = frontend_config.hop_length as u64;
         let stream = FeatureStream::new(
             frontend_config,
             config.vad,
@@ -315,13 +369,11 @@ impl Analyzer {
                 min_speech_ratio: config.min_speech_ratio,
                 spectrogram: config.spectrogram,
                 ring: vec![0.0; window_frames * dim],
+                activity: vec![(false, 0.0); window_frames],
                 frames: 0,
                 next_end: first_end as u64,
                 last_end: 0,
                 window: Vec::with_capacity(window_frames * dim),
-                vad: VecDeque::new(),
-                vad_base: 0,
-                hop_samples,
                 index: 0,
                 totals: Totals::default(),
                 failure: None,
@@ -373,29 +425,13 @@ impl Analyzer {
 }
 
 impl Windows {
-    fn on_vad(&mut self, f: VadFrame) {
-        let mean_square = f.mean_square;
-        self.vad.push_back(VadEntry {
-            speech: f.speech,
-            mean_square,
-        });
-        if f.speech {
-            self.totals.speech_s += VAD_FRAME as f64 / f64::from(VAD_RATE);
-        }
-        // The VAD runs ahead of the front end by up to a whole input chunk, so history
-        // is trimmed by the front end's position: any window still to come starts at or
-        // after `frames - window_frames`.
-        let oldest_start = self.frames.saturating_sub(self.window_frames as u64) * self.hop_samples;
-        let keep_from = oldest_start.saturating_sub(VAD_FRAME as u64 / 2) / VAD_FRAME as u64;
-        while self.vad_base < keep_from && !self.vad.is_empty() {
-            self.vad.pop_front();
-            self.vad_base += 1;
-        }
-    }
-
-    fn on_frame(&mut self, frame: &Frame<'_>, emit: &mut dyn FnMut(Event)) {
+    fn on_frame(&mut self, frame: &StreamFrame<'_>, emit: &mut dyn FnMut(Event)) {
         let slot = (self.frames % self.window_frames as u64) as usize;
         self.ring[slot * self.dim..(slot + 1) * self.dim].copy_from_slice(frame.features);
+        self.activity[slot] = (frame.speech, frame.mean_square);
+        if frame.speech {
+            self.totals.speech_s += self.frame_s;
+        }
         self.frames += 1;
         if self.spectrogram {
             emit(Event::Spectrogram(SpectrogramColumn {
@@ -437,15 +473,23 @@ impl Windows {
     fn send_window(&mut self, end: u64, emit: &mut dyn FnMut(Event)) -> Result<(), ModelError> {
         let len = (end as usize).min(self.window_frames);
         let start = end - len as u64;
-        let (speech_ratio, mean_square) = self.vad_stats(start, end);
-        let outcome = if speech_ratio < self.min_speech_ratio || speech_ratio == 0.0 {
+        let slot = |f: u64| (f % self.window_frames as u64) as usize;
+        let (mut speech, mut energy) = (0u32, 0f64);
+        for f in start..end {
+            let (s, e) = self.activity[slot(f)];
+            speech += u32::from(s);
+            energy += f64::from(e);
+        }
+        let speech_ratio = speech as f32 / len as f32;
+        let mean_square = (energy / len as f64) as f32;
+        let outcome = if speech_ratio < self.min_speech_ratio || speech == 0 {
             Outcome::NoSpeech
         } else {
             self.window.clear();
             for f in start..end {
-                let slot = (f % self.window_frames as u64) as usize;
+                let s = slot(f);
                 self.window
-                    .extend_from_slice(&self.ring[slot * self.dim..(slot + 1) * self.dim]);
+                    .extend_from_slice(&self.ring[s * self.dim..(s + 1) * self.dim]);
             }
             let probs = self.model.predict(&self.window, len)?;
             let top = argmax(&probs);
@@ -465,32 +509,6 @@ impl Windows {
         self.index += 1;
         self.last_end = end;
         Ok(())
-    }
-
-    /// Speech ratio and mean power of the VAD frames whose centre lies in the frames
-    /// `[start, end)`.
-    fn vad_stats(&self, start: u64, end: u64) -> (f32, f32) {
-        let first_sample = start * self.hop_samples;
-        let last_sample = end * self.hop_samples;
-        let frame = VAD_FRAME as u64;
-        // Centre of VAD frame k is k*256 + 128; keep the centres in [first, last).
-        let first_k = |sample: u64| (sample.saturating_sub(frame / 2)).div_ceil(frame);
-        let (k0, k1) = (first_k(first_sample), first_k(last_sample));
-        let mut n = 0u32;
-        let mut speech = 0u32;
-        let mut energy = 0f64;
-        for k in k0.max(self.vad_base)..k1 {
-            let Some(entry) = self.vad.get((k - self.vad_base) as usize) else {
-                break;
-            };
-            n += 1;
-            speech += u32::from(entry.speech);
-            energy += f64::from(entry.mean_square);
-        }
-        if n == 0 {
-            return (0.0, 0.0);
-        }
-        (speech as f32 / n as f32, (energy / f64::from(n)) as f32)
     }
 }
 
@@ -543,28 +561,29 @@ mod tests {
     const ANGRY: &str = "tests/fixtures/corpus/ravdess/Actor_19/03-01-05-02-01-01-19.flac";
 
     #[test]
-    fn window_speech_ratio_matches_the_vad_frames_inside_it() {
+    fn window_speech_ratio_is_the_vad_verdict_at_each_frame_centre() {
         let (_, _, samples) = fixture(ANGRY);
-        // Independent count: the VAD alone over the same (16 kHz mono) audio.
+        // Independent count: the VAD alone over the same (16 kHz mono) audio, looked up
+        // at each 10 ms frame's centre.
         let mut vad = Vad::new(VadConfig::default());
         let mut frames = Vec::new();
         vad.push(&samples, &mut |f| frames.push(f));
+        let speech_at = |frame: u64| {
+            frames
+                .get((frame * 160 / 256) as usize)
+                .is_some_and(|f| f.speech)
+        };
         // Small chunks, odd chunks, and the whole clip at once (the VAD then runs far
         // ahead of the front end).
         for chunk in [160, 3000, samples.len()] {
             let windows = run(ANGRY, chunk, None);
             assert!(windows.len() >= 6);
             for w in &windows {
-                let (a, b) = (w.start_s * 16_000.0, w.end_s * 16_000.0);
-                let inside: Vec<&VadFrame> = frames
-                    .iter()
-                    .filter(|f| {
-                        let centre = f.index as f64 * 256.0 + 128.0;
-                        centre >= a && centre < b
-                    })
-                    .collect();
-                let expected =
-                    inside.iter().filter(|f| f.speech).count() as f32 / inside.len().max(1) as f32;
+                let (a, b) = (
+                    (w.start_s * 100.0).round() as u64,
+                    (w.end_s * 100.0).round() as u64,
+                );
+                let expected = (a..b).filter(|&f| speech_at(f)).count() as f32 / (b - a) as f32;
                 assert!(
                     (w.speech_ratio - expected).abs() < 1e-6,
                     "chunk {chunk}, window {}-{} s: {} vs {}",
@@ -655,6 +674,66 @@ mod tests {
                 );
             }
         }
+    }
+
+    struct Frames(Vec<(Vec<f32>, bool)>);
+
+    impl StreamSink for Frames {
+        fn level(&mut self, _: BlockLevel) {}
+        fn frame(&mut self, f: &StreamFrame<'_>) {
+            self.0.push((f.features.to_vec(), f.speech));
+        }
+    }
+
+    #[test]
+    fn the_pitch_track_follows_the_voice() {
+        let (rate, channels, samples) = fixture(ANGRY);
+        let config = FrontendConfig {
+            pitch: true,
+            ..FrontendConfig::default()
+        };
+        let mut stream =
+            FeatureStream::new(config.clone(), VadConfig::default(), rate, channels, None).unwrap();
+        let mut frames = Frames(Vec::new());
+        stream.push(&samples, &mut frames).unwrap();
+        stream.finish(&mut frames).unwrap();
+        assert_eq!(frames.0.len(), samples.len() / 160 + 1);
+        assert!(frames.0.iter().all(|(f, _)| f.len() == config.model_dim()));
+        // The spectral part is exactly the front end's.
+        let plain =
+            crate::dsp::frontend::features_of_clip(&FrontendConfig::default(), &samples).unwrap();
+        for (i, (f, _)) in frames.0.iter().enumerate() {
+            assert_eq!(&f[..40], &plain[i * 40..(i + 1) * 40]);
+        }
+        // Before the actor speaks the track is 0 and unvoiced; in speech, a shouting man
+        // sits between about 100 and 400 Hz (log2 0..2) and mostly voiced.
+        for (i, (f, _)) in frames.0[..90].iter().enumerate() {
+            assert!(f[40] == 0.0 && f[41] < 0.5, "frame {i}: {:?}", &f[40..]);
+        }
+        let speech: Vec<&Vec<f32>> = frames
+            .0
+            .iter()
+            .filter(|(_, s)| *s)
+            .map(|(f, _)| f)
+            .collect();
+        assert!(speech.len() > 100);
+        let pitch: Vec<f32> = speech.iter().map(|f| 100.0 * 2f32.powf(f[40])).collect();
+        let median = {
+            let mut p = pitch.clone();
+            p.sort_by(f32::total_cmp);
+            p[p.len() / 2]
+        };
+        assert!((100.0..400.0).contains(&median), "median F0 {median} Hz");
+        let voiced = speech.iter().filter(|f| f[41] >= 0.5).count();
+        eprintln!(
+            "median F0 {median} Hz, {voiced} of {} speech frames voiced",
+            speech.len()
+        );
+        assert!(
+            voiced * 3 > speech.len(),
+            "{voiced} of {} voiced",
+            speech.len()
+        );
     }
 
     #[test]

@@ -293,3 +293,68 @@ impl Drop for SmallDisk {
         let _ = Command::new("umount").arg(self.dir.path()).status();
     }
 }
+
+/// A private PulseAudio daemon with a null sink `vsink`: ALSA's `default` device (what
+/// cpal opens) records the sink's monitor in real time, so a file played into the sink
+/// with `paplay -d vsink` reaches emotty through the real capture path. Children must
+/// get `XDG_RUNTIME_DIR` = [`Pulse::runtime`]. Killed on drop.
+pub struct Pulse {
+    pub runtime: tempfile::TempDir,
+}
+
+impl Pulse {
+    /// `None` if PulseAudio is not installed or does not start; under CI (where
+    /// `scripts/bootstrap.sh --test` installs it) that is a failure, not a skip.
+    pub fn start() -> Option<Pulse> {
+        let runtime = tempfile::tempdir().unwrap();
+        let status = Command::new("pulseaudio")
+            .args([
+                "-D",
+                "--exit-idle-time=-1",
+                "-n",
+                "--load=module-native-protocol-unix",
+                "--load=module-null-sink sink_name=vsink",
+                "--load=module-always-sink",
+            ])
+            .env("XDG_RUNTIME_DIR", runtime.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        match status {
+            Ok(s) if s.success() => Some(Pulse { runtime }),
+            _ => {
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "PulseAudio did not start (CI installs it with scripts/bootstrap.sh --test)"
+                );
+                eprintln!("skipped: PulseAudio is not installed here");
+                None
+            }
+        }
+    }
+
+    /// Plays a file into the null sink; returns when playback has finished.
+    pub fn play(&self, file: &Path) {
+        let status = Command::new("paplay")
+            .args(["-d", "vsink"])
+            .arg(file)
+            .env("XDG_RUNTIME_DIR", self.runtime.path())
+            .status()
+            .unwrap();
+        assert!(status.success(), "paplay failed");
+    }
+
+    /// Stops the daemon now (the device disappears under whoever is recording).
+    pub fn kill(&self) {
+        let _ = Command::new("pulseaudio")
+            .arg("--kill")
+            .env("XDG_RUNTIME_DIR", self.runtime.path())
+            .status();
+    }
+}
+
+impl Drop for Pulse {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
