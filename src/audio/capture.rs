@@ -300,9 +300,12 @@ fn open_noisy(wanted: Option<&str>) -> Result<(Feed, SourceGuard), CaptureError>
         Feed {
             info,
             consumer,
+            shared: shared.clone(),
+        },
+        SourceGuard::Capture {
+            stream: Some(Box::new(stream)),
             shared,
         },
-        SourceGuard::Capture(Box::new(stream)),
     ))
 }
 

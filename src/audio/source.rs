@@ -78,9 +78,11 @@ impl SourceShared {
 
 /// Keeps the producing side alive; dropping it stops the producer.
 pub enum SourceGuard {
-    /// A cpal input stream (kept on the thread that built it: cpal streams are not
-    /// `Send` on every platform).
-    Capture(Box<dyn std::any::Any>),
+    /// A cpal input stream.
+    Capture {
+        stream: Option<Box<dyn std::any::Any + Send>>,
+        shared: Arc<SourceShared>,
+    },
     /// A reader thread over a file or a pipe.
     Reader {
         stop: Arc<AtomicBool>,
@@ -90,6 +92,17 @@ pub enum SourceGuard {
 
 impl Drop for SourceGuard {
     fn drop(&mut self) {
+        if let SourceGuard::Capture { stream, shared } = self
+            && let Some(stream) = stream.take()
+            && shared.failure().is_some()
+        {
+            // A stream whose device went away can block forever in its destructor
+            // (cpal joins a worker stuck in a poll on a dead sound server). Drop it on a
+            // thread nobody waits for, so quitting or switching devices never hangs.
+            let _ = std::thread::Builder::new()
+                .name("emotty-drop-stream".into())
+                .spawn(move || drop(stream));
+        }
         if let SourceGuard::Reader { stop, thread } = self {
             stop.store(true, Ordering::Release);
             if let Some(thread) = thread.take() {

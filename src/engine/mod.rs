@@ -32,7 +32,12 @@ use crate::model::Model;
 const IDLE_SLEEP: Duration = Duration::from_millis(5);
 
 /// A microphone that delivers nothing for this long is reported as stalled.
-const STALL_AFTER: Duration = Duration::from_secs(3);
+const STALL_AFTER: Duration = Duration::from_secs(2);
+
+/// ... and after this long, as gone. A running capture stream delivers buffers even in
+/// silence, so a long stall means the device or its sound server went away: ALSA's
+/// PulseAudio plugin, for one, reports no error when the server dies, it just stops.
+const LOST_AFTER: Duration = Duration::from_secs(5);
 
 /// Seconds of audio between two [`Stats`] events.
 const STATS_EVERY_S: f64 = 1.0;
@@ -232,6 +237,14 @@ fn run(
                     break EndReason::EndOfInput;
                 }
             }
+        }
+        if is_mic && last_data.elapsed() > LOST_AFTER {
+            let message = format!(
+                "no audio from the device for {} s: it was disconnected or its sound server stopped",
+                LOST_AFTER.as_secs()
+            );
+            feed.shared.fail(SourceFailure::DeviceLost(message.clone()));
+            break EndReason::DeviceLost(message);
         }
         if is_mic && !stalled && last_data.elapsed() > STALL_AFTER {
             stalled = true;

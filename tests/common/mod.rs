@@ -349,6 +349,7 @@ impl Pulse {
         let _ = Command::new("pulseaudio")
             .arg("--kill")
             .env("XDG_RUNTIME_DIR", self.runtime.path())
+            .stderr(Stdio::null())
             .status();
     }
 }
