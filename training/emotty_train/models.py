@@ -1,0 +1,193 @@
+"""Our recognizer and the published baselines, all with the same interface.
+
+Every model takes the engine's raw features, shape [batch, time, dim], and returns class
+probabilities [batch, 8]. Normalisation statistics live inside the model as buffers, so the
+exported ONNX graph needs nothing from the engine but the features it already computes.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class Normalize(nn.Module):
+    """Optional per-window mean removal, then a fixed standardisation learned from training data.
+
+    Removing each window's mean per coefficient (cepstral mean normalisation) makes the model
+    blind to a constant gain and to a microphone's fixed frequency response, which is what
+    changes most between the studio corpora and a real USB microphone.
+    """
+
+    def __init__(self, dim: int, per_window_mean: bool):
+        super().__init__()
+        self.per_window_mean = per_window_mean
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("std", torch.ones(dim))
+
+    def set_stats(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        self.mean.copy_(mean)
+        self.std.copy_(std.clamp_min(1e-3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.per_window_mean:
+            x = x - x.mean(dim=1, keepdim=True)
+        return (x - self.mean) / self.std
+
+
+class Ours(nn.Module):
+    """Convolutional front end → bidirectional LSTM → attention pooling.
+
+    The convolutions see ±50 ms of context and halve the frame rate twice (10 ms → 40 ms
+    steps), which is ample for prosody and makes the recurrent part four times cheaper —
+    the engine runs this every half second. The BiLSTM models the window's temporal
+    shape; attention pooling lets the few frames that carry the emotion outweigh the rest.
+    """
+
+    def __init__(self, dim: int = 40, n_classes: int = 8, channels: int = 96, hidden: int = 64, dropout: float = 0.3):
+        super().__init__()
+        self.norm = Normalize(dim, per_window_mean=True)
+
+        def block(cin, cout, k, stride):
+            return nn.Sequential(
+                nn.Conv1d(cin, cout, k, stride=stride, padding=k // 2),
+                nn.BatchNorm1d(cout),
+                nn.GELU(),
+            )
+
+        self.conv = nn.Sequential(
+            block(dim, channels, 5, 1),
+            block(channels, channels, 5, 2),
+            block(channels, channels, 3, 2),
+        )
+        self.lstm = nn.LSTM(channels, hidden, batch_first=True, bidirectional=True)
+        self.attention = nn.Linear(2 * hidden, 1)
+        self.head = nn.Sequential(
+            nn.Dropout(dropout),
+            nn.Linear(4 * hidden, 64),
+            nn.GELU(),
+            nn.Dropout(dropout / 2),
+            nn.Linear(64, n_classes),
+        )
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.norm(x)
+        h = self.conv(x.transpose(1, 2)).transpose(1, 2)
+        h, _ = self.lstm(h)
+        a = torch.softmax(self.attention(h), dim=1)
+        attended = (a * h).sum(dim=1)
+        mean = h.mean(dim=1)
+        return self.head(torch.cat([attended, mean], dim=-1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.logits(x), dim=-1)
+
+
+class MfccOnly(nn.Module):
+    """Keeps the first `n` values of each frame: the published baselines use MFCCs only,
+    so they ignore the pitch track that our front end appends."""
+
+    def __init__(self, n: int):
+        super().__init__()
+        self.n = n
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, :, : self.n]
+
+
+class Baseline1(nn.Module):
+    """The published real-time LSTM system: LSTM(128) over the MFCC sequence → Dense 64 →
+    Dense 32 → Dense 8, with dropout."""
+
+    def __init__(self, dim: int = 40, n_classes: int = 8, n_mfcc: int | None = None):
+        super().__init__()
+        dim = n_mfcc or dim
+        self.mfcc = MfccOnly(dim)
+        self.norm = Normalize(dim, per_window_mean=False)
+        self.lstm = nn.LSTM(dim, 128, batch_first=True)
+        self.head = nn.Sequential(
+            nn.Dropout(0.3),
+            nn.Linear(128, 64),
+            nn.ReLU(),
+            nn.Dropout(0.3),
+            nn.Linear(64, 32),
+            nn.ReLU(),
+            nn.Linear(32, n_classes),
+        )
+
+    def logits(self, x):
+        h, _ = self.lstm(self.norm(self.mfcc(x)))
+        return self.head(h[:, -1])
+
+    def forward(self, x):
+        return torch.softmax(self.logits(x), dim=-1)
+
+
+class Baseline2(nn.Module):
+    """The published "LSTM approach" on TESS: two stacked LSTM(64) → Dense 8. With
+    `mean_input` it feeds the clip's mean MFCC vector as a one-step sequence, as published;
+    without, the full sequence."""
+
+    def __init__(self, dim: int = 40, n_classes: int = 8, mean_input: bool = True, n_mfcc: int | None = None):
+        super().__init__()
+        dim = n_mfcc or dim
+        self.mfcc = MfccOnly(dim)
+        self.mean_input = mean_input
+        self.norm = Normalize(dim, per_window_mean=False)
+        self.lstm = nn.LSTM(dim, 64, num_layers=2, batch_first=True, dropout=0.2)
+        self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(64, n_classes))
+
+    def logits(self, x):
+        x = self.norm(self.mfcc(x))
+        if self.mean_input:
+            x = x.mean(dim=1, keepdim=True)
+        h, _ = self.lstm(x)
+        return self.head(h[:, -1])
+
+    def forward(self, x):
+        return torch.softmax(self.logits(x), dim=-1)
+
+
+class Baseline3(nn.Module):
+    """What most public repositories do: mean and standard deviation of each MFCC over the
+    clip → a small MLP."""
+
+    def __init__(self, dim: int = 40, n_classes: int = 8, n_mfcc: int | None = None):
+        super().__init__()
+        dim = n_mfcc or dim
+        self.mfcc = MfccOnly(dim)
+        self.norm = Normalize(dim, per_window_mean=False)
+        self.mlp = nn.Sequential(
+            nn.Linear(2 * dim, 256),
+            nn.ReLU(),
+            nn.Dropout(0.3),
+            nn.Linear(256, 128),
+            nn.ReLU(),
+            nn.Dropout(0.3),
+            nn.Linear(128, n_classes),
+        )
+
+    def logits(self, x):
+        x = self.norm(self.mfcc(x))
+        stats = torch.cat([x.mean(dim=1), x.std(dim=1, unbiased=False)], dim=-1)
+        return self.mlp(stats)
+
+    def forward(self, x):
+        return torch.softmax(self.logits(x), dim=-1)
+
+
+MODELS = {
+    "ours": lambda dim, n_mfcc: Ours(dim),
+    "lstm128-dense": lambda dim, n_mfcc: Baseline1(dim, n_mfcc=n_mfcc),
+    "lstm64x2-mean": lambda dim, n_mfcc: Baseline2(dim, mean_input=True, n_mfcc=n_mfcc),
+    "lstm64x2-seq": lambda dim, n_mfcc: Baseline2(dim, mean_input=False, n_mfcc=n_mfcc),
+    "mean-std-mlp": lambda dim, n_mfcc: Baseline3(dim, n_mfcc=n_mfcc),
+}
+
+DESCRIPTIONS = {
+    "ours": "Conv1d×3 (stride 4) → BiLSTM(64) → attention pooling → MLP, over 40 MFCCs + pitch track; per-window CMN; augmentation",
+    "lstm128-dense": "LSTM(128) over the MFCC sequence → Dense 64 → Dense 32 → Dense 8 (published real-time LSTM system)",
+    "lstm64x2-mean": "2 × LSTM(64) → Dense 8 on the mean MFCC vector as a one-step sequence (published TESS system)",
+    "lstm64x2-seq": "2 × LSTM(64) → Dense 8 on the full MFCC sequence",
+    "mean-std-mlp": "mean and std of MFCCs → MLP(256, 128) (typical public repository)",
+}

@@ -1,0 +1,257 @@
+"""The protocol: speaker-independent folds, per corpus, for our model and the baselines.
+
+    python -m emotty_train.run cv    --features F.npz --model ours
+    python -m emotty_train.run cross --features F.npz --model ours
+    python -m emotty_train.run final --features F.npz --out ../models/emotty.onnx
+    python -m emotty_train.run report
+
+(run from training/, see training/README.md). Results go to training/work/results/*.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .data import (
+    LABELS,
+    RAVDESS_FOLDS,
+    FeatureSet,
+    actor,
+    index_tess_words,
+    tess_word_fold,
+    uar,
+    validation_actors,
+)
+from .export import REPO, emotty_eval, export_onnx, metadata
+from .models import DESCRIPTIONS
+from .train import Config, predict_clips, train_model
+
+WORK = REPO / "training" / "work"
+RESULTS = WORK / "results"
+
+
+def split_fold(fs: FeatureSet, k: int):
+    """Train / validation / test instances for RAVDESS fold k (and TESS word fold k)."""
+    test_actors = set(RAVDESS_FOLDS[k])
+    val_actors = set(validation_actors(k))
+    train, val, test = [], [], []
+    for inst in fs.instances:
+        a = actor(inst)
+        if a is not None:
+            if a in test_actors:
+                test.append(inst)
+            elif a in val_actors:
+                val.append(inst)
+            else:
+                train.append(inst)
+        elif inst.corpus == "tess":
+            (test if tess_word_fold(inst.path) == k else train).append(inst)
+        else:
+            train.append(inst)
+    return train, val, test
+
+
+def scores_from_eval(report: dict, corpus: str) -> dict | None:
+    c = report["corpora"].get(corpus)
+    if c is None:
+        return None
+    return {
+        "clips": c["clips"],
+        "no_speech": c["no_speech"],
+        "accuracy": c["accuracy"],
+        "uar": c["uar"],
+        "macro_f1": c["macro_f1"],
+        "recall": c["recall"],
+        "confusion": c["confusion"],
+    }
+
+
+def test_files(insts) -> dict[str, list[str]]:
+    files: dict[str, list[str]] = {}
+    for i in insts:
+        if i.variant == 0:
+            files.setdefault(i.corpus, []).append(i.path)
+    return files
+
+
+def evaluate(model, fs: FeatureSet, test, onnx_path: Path, name: str, train_info: dict) -> dict:
+    meta = metadata(
+        fs.frontend,
+        name=name,
+        version="fold",
+        description=f"cross-validation fold model ({name}); not for shipping",
+        training_data="fold training split",
+        metrics={},
+    )
+    export_onnx(model, fs.dim, onnx_path, meta)
+    out = {"train": train_info, "onnx_bytes": onnx_path.stat().st_size}
+    for corpus, files in test_files(test).items():
+        report = emotty_eval(onnx_path, files)
+        out[corpus] = scores_from_eval(report, corpus)
+        # Cross-check: the Python replica of the engine's windowing should agree closely.
+        clean = [i for i in test if i.variant == 0 and i.corpus == corpus]
+        preds = predict_clips(model, fs, clean)
+        out[corpus]["python_uar"] = uar(np.array([i.label for i in clean]), preds)
+    return out
+
+
+def cmd_cv(args):
+    fs = FeatureSet(args.features)
+    index_tess_words(fs)
+    folds = [int(f) for f in args.folds.split(",")]
+    results = {"model": args.model, "description": DESCRIPTIONS[args.model], "features": args.features, "folds": {}}
+    out_path = RESULTS / f"cv-{args.model}{args.tag}.json"
+    if out_path.exists() and not args.fresh:
+        results = json.loads(out_path.read_text())
+    for k in folds:
+        if str(k) in results["folds"]:
+            print(f"fold {k}: done already", flush=True)
+            continue
+        train, val, test = split_fold(fs, k)
+        print(f"fold {k}: train {len(train)} rows, val {len(val)}, test {len(test)}; model {args.model}", flush=True)
+        cfg = Config(model=args.model, augment=not args.no_augment and args.model == "ours",
+                     spec_augment=args.model == "ours" and not args.no_augment,
+                     epochs=args.epochs, seed=args.seed)
+        model, info = train_model(fs, train, val, cfg)
+        info["log"] = cfg.log
+        r = evaluate(model, fs, test, WORK / "folds" / f"{args.model}{args.tag}-fold{k}.onnx", f"{args.model}-fold{k}", info)
+        results["folds"][str(k)] = r
+        print(f"fold {k}: RAVDESS UAR {r['ravdess']['uar']:.3f} (python {r['ravdess']['python_uar']:.3f}), "
+              f"TESS acc {r['tess']['accuracy']:.3f}", flush=True)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        out_path.write_text(json.dumps(results, indent=1))
+    summarize(results)
+
+
+def cmd_cross(args):
+    """TESS cross-speaker: train on RAVDESS and one TESS speaker, test on the other."""
+    fs = FeatureSet(args.features)
+    out_path = RESULTS / f"cross-{args.model}{args.tag}.json"
+    results = json.loads(out_path.read_text()) if out_path.exists() and not args.fresh else {"model": args.model, "runs": {}}
+    val_actors = set(validation_actors(len(RAVDESS_FOLDS) - 1))
+    for held in ("tess:OAF", "tess:YAF"):
+        if held in results["runs"]:
+            continue
+        train, val, test = [], [], []
+        for inst in fs.instances:
+            a = actor(inst)
+            if a is not None:
+                (val if a in val_actors else train).append(inst)
+            elif inst.speaker == held:
+                test.append(inst)
+            else:
+                train.append(inst)
+        cfg = Config(model=args.model, augment=args.model == "ours" and not args.no_augment,
+                     spec_augment=args.model == "ours" and not args.no_augment, epochs=args.epochs, seed=args.seed)
+        print(f"cross-speaker, test {held}: train {len(train)} rows", flush=True)
+        model, info = train_model(fs, train, val, cfg)
+        r = evaluate(model, fs, test, WORK / "folds" / f"{args.model}{args.tag}-cross-{held[5:]}.onnx", f"{args.model}-cross", info)
+        results["runs"][held] = r
+        print(f"test {held}: accuracy {r['tess']['accuracy']:.3f}, UAR {r['tess']['uar']:.3f}", flush=True)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        out_path.write_text(json.dumps(results, indent=1))
+
+
+def mean_std(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return {"mean": statistics.fmean(values), "std": statistics.pstdev(values) if len(values) > 1 else 0.0, "n": len(values)}
+
+
+def summarize(results: dict) -> dict:
+    folds = results["folds"].values()
+    summary = {}
+    for corpus in ("ravdess", "tess"):
+        rows = [f[corpus] for f in folds if f.get(corpus)]
+        if not rows:
+            continue
+        summary[corpus] = {m: mean_std([r[m] for r in rows]) for m in ("accuracy", "uar", "macro_f1")}
+        summary[corpus]["recall"] = {
+            l: mean_std([r["recall"][l] for r in rows if r["recall"][l] is not None]) for l in LABELS
+        }
+        n = len(LABELS) + 1
+        pooled = np.zeros((len(LABELS), n), int)
+        for r in rows:
+            pooled += np.array(r["confusion"])
+        summary[corpus]["confusion"] = pooled.tolist()
+        s = summary[corpus]
+        print(f"{results['model']:>16} {corpus:8} UAR {s['uar']['mean']:.3f} ± {s['uar']['std']:.3f}  "
+              f"acc {s['accuracy']['mean']:.3f} ± {s['accuracy']['std']:.3f}  "
+              f"F1 {s['macro_f1']['mean']:.3f}  ({s['uar']['n']} folds)")
+    results["summary"] = summary
+    return summary
+
+
+def cmd_final(args):
+    """Trains the shipped model on all of the data, for the number of epochs the folds chose."""
+    fs = FeatureSet(args.features)
+    cv = json.loads((RESULTS / f"cv-ours{args.tag}.json").read_text())
+    summary = summarize(cv)
+    epochs = int(round(statistics.median(f["train"]["best_epoch"] for f in cv["folds"].values())))
+    cfg = Config(model="ours", epochs=epochs, seed=args.seed, patience=10**6)
+    print(f"final model: all {len(fs.instances)} rows, {epochs} epochs (median best epoch over folds)", flush=True)
+    model, info = train_model(fs, fs.instances, [], cfg)
+    cross = RESULTS / f"cross-ours{args.tag}.json"
+    metrics = {
+        "protocol": "speaker-independent: RAVDESS 5 folds of 4 whole actors (2 male, 2 female); "
+        "TESS within-speaker: 5 folds of 40 words; TESS cross-speaker: train on one speaker, test the other",
+        "ravdess_cv": {m: summary["ravdess"][m] for m in ("uar", "accuracy", "macro_f1")},
+        "tess_within_speaker_cv": {m: summary["tess"][m] for m in ("uar", "accuracy", "macro_f1")},
+    }
+    if cross.exists():
+        c = json.loads(cross.read_text())
+        metrics["tess_cross_speaker"] = {k: {"accuracy": v["tess"]["accuracy"], "uar": v["tess"]["uar"]} for k, v in c["runs"].items()}
+    meta = metadata(
+        fs.frontend,
+        name="emotty-crnn",
+        version=args.version,
+        description="Speech emotion recognizer: Conv1d front end, bidirectional LSTM, attention pooling, "
+        "over 40 MFCCs of 3 s windows. Trained with noise, reverb, speed, pitch, EQ and gain augmentation.",
+        training_data="RAVDESS speech actors 01-20 (CC BY-NC-SA 4.0) + TESS OAF/YAF (CC BY-NC-ND 4.0); "
+        "non-commercial use only",
+        metrics=metrics,
+    )
+    export_onnx(model, fs.dim, Path(args.out), meta)
+    print(f"wrote {args.out} ({Path(args.out).stat().st_size} bytes) in {info['seconds']:.0f} s")
+
+
+def cmd_report(args):
+    rows = []
+    for path in sorted(RESULTS.glob("cv-*.json")):
+        r = json.loads(path.read_text())
+        s = summarize(r)
+        rows.append((r["model"], r.get("description", ""), s))
+    print(json.dumps({m: s for m, _, s in rows}, indent=1)[:0])
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="emotty_train.run")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    for name in ("cv", "cross", "final", "report"):
+        s = sub.add_parser(name)
+        s.add_argument("--features", default=str(WORK / "features.npz"))
+        s.add_argument("--model", default="ours", choices=sorted(DESCRIPTIONS))
+        s.add_argument("--folds", default="0,1,2,3,4")
+        s.add_argument("--epochs", type=int, default=40)
+        s.add_argument("--seed", type=int, default=1)
+        s.add_argument("--tag", default="")
+        s.add_argument("--fresh", action="store_true")
+        s.add_argument("--no-augment", action="store_true")
+        s.add_argument("--out", default=str(REPO / "models" / "emotty.onnx"))
+        s.add_argument("--version", default="1.0.0")
+    args = p.parse_args(argv)
+    t0 = time.time()
+    {"cv": cmd_cv, "cross": cmd_cross, "final": cmd_final, "report": cmd_report}[args.cmd](args)
+    print(f"done in {time.time() - t0:.0f} s", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
