@@ -1,0 +1,63 @@
+#!/bin/sh
+# Prints the engine's speed and memory figures against the floors of the engine issue,
+# all measured in one run on one core (taskset -c 0), so the ratios compare like with like.
+#
+#   benches/report.sh [CORPUS_DIR...]     default corpora: ../shared/data/ravdess ../shared/data/tess
+#
+# 1. criterion: front end per frame, inference per 3 s window (shipped model, and the
+#    seeded test model for comparison), the whole classify pipeline on the 8 fixture
+#    sentences; figures are criterion's mean estimates.
+# 2. `emotty classify --jobs 1` over every clip of the corpora: wall time, real-time
+#    factor (seconds of audio per second of wall time) and peak resident memory.
+#
+# Machines here are noisy: run it on an otherwise idle machine, and read the figures as
+# one run's, not as a guarantee. Timed unit tests are deliberately not used.
+set -eu
+cd "$(dirname "$0")/.."
+PATH="$HOME/.cargo/bin:$PATH"
+
+command -v taskset >/dev/null || { echo "report.sh: needs taskset (util-linux)" >&2; exit 2; }
+[ -x /usr/bin/time ] || { echo "report.sh: needs GNU time (apt-get install time)" >&2; exit 2; }
+[ -f models/emotty.onnx ] || { echo "report.sh: models/emotty.onnx is missing" >&2; exit 2; }
+
+one="taskset -c 0"
+cargo build --release --locked --quiet
+$one cargo bench --locked --quiet --bench frontend --bench model --bench pipeline -- --noplot \
+    >target/bench-report.log 2>&1 || { cat target/bench-report.log; exit 1; }
+
+# criterion's mean point estimate in nanoseconds.
+mean_ns() {
+    sed -n 's/.*"mean":{[^}]*"point_estimate":\([0-9.e+-]*\).*/\1/p' \
+        "target/criterion/$1/new/estimates.json"
+}
+
+fe=$(mean_ns "frontend/Mfcc_one_frame_per_push_of_one_hop")
+inf=$(mean_ns "model_predict/shipped/300")
+inf_test=$(mean_ns "model_predict/test/300")
+pipe=$(mean_ns "pipeline/classify-8-clips-shipped")
+# Seconds of audio in the 8 fixture sentences (what one pipeline iteration analyses).
+fixture_s=$(./target/release/emotty classify --format json tests/fixtures/corpus/*/*/*.flac |
+    sed -n 's/.*"duration_s":\([0-9.]*\).*/\1/p' | awk '{s += $1} END {printf "%.3f", s}')
+
+if [ "$#" -eq 0 ]; then set -- ../shared/data/ravdess ../shared/data/tess; fi
+list=target/bench-corpus.txt
+find "$@" -type f \( -name '*.flac' -o -name '*.wav' -o -name '*.aiff' \) | sort >"$list"
+clips=$(wc -l <"$list")
+out=target/bench-corpus.jsonl
+# shellcheck disable=SC2046
+$one /usr/bin/time -f '%e %M' -o target/bench-time.txt \
+    ./target/release/emotty classify --jobs 1 --format json $(cat "$list") >"$out" || true
+read -r wall rss_kib <target/bench-time.txt
+audio_s=$(sed -n 's/.*"duration_s":\([0-9.]*\).*/\1/p' "$out" | awk '{s += $1} END {printf "%.1f", s}')
+
+awk -v day="$(date +%F)" -v fe="$fe" -v inf="$inf" -v inf_test="$inf_test" -v pipe="$pipe" -v fs="$fixture_s" \
+    -v wall="$wall" -v rss="$rss_kib" -v audio="$audio_s" -v clips="$clips" 'BEGIN {
+    printf "emotty speed and memory, one core (taskset -c 0), %s\n\n", day
+    printf "%-52s %12s %12s\n", "figure", "measured", "floor"
+    printf "%-52s %9.2f us %9s us\n", "front end per 10 ms frame (MFCC)", fe / 1e3, "<= 3"
+    printf "%-52s %9.2f ms %9s ms\n", "inference per 3 s window, shipped model", inf / 1e6, "<= 5"
+    printf "%-52s %9.2f ms %12s\n", "inference per 3 s window, seeded test model", inf_test / 1e6, "-"
+    printf "%-52s %10.0f x %10s x\n", "classify pipeline, 8 fixture clips (" fs " s)", fs / (pipe / 1e9), ">= 500"
+    printf "%-52s %10.0f x %10s x\n", "classify, " clips " corpus clips (" audio " s), wall " wall " s", audio / wall, ">= 500"
+    printf "%-52s %9.1f MB %9s MB\n", "classify peak resident memory over the corpus", rss / 1024, "<= 100"
+}'
