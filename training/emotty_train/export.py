@@ -79,7 +79,8 @@ def emotty_eval(model_path: Path, files: list[str], jobs: int = 2) -> dict:
     """Scores a model on files with the product's own `emotty eval --json`."""
     # Linux allows about 2 MB of arguments: a few thousand paths fit.
     cmd = [str(emotty_binary()), "eval", "--json", "--jobs", str(jobs), "--model", str(model_path), *files]
-    out = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    # Clip paths in the archive are as `emotty features` saw them, run from the repo root.
+    out = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=REPO)
     if out.returncode not in (0, 1) or not out.stdout.strip():
         raise RuntimeError(f"emotty eval failed ({out.returncode}): {out.stderr.strip()[-2000:]}")
     return json.loads(out.stdout)

@@ -19,9 +19,13 @@ class Normalize(nn.Module):
     changes most between the studio corpora and a real USB microphone.
     """
 
-    def __init__(self, dim: int, per_window_mean: bool):
+    def __init__(self, dim: int, per_window_mean: bool, mean_dims: int | None = None):
         super().__init__()
         self.per_window_mean = per_window_mean
+        # How many leading values get the per-window mean removed (None: all of them).
+        # c0 alone is the frame's log energy: removing only its mean makes the model
+        # gain-invariant while keeping the window's average spectral shape (vocal effort).
+        self.mean_dims = mean_dims
         self.register_buffer("mean", torch.zeros(dim))
         self.register_buffer("std", torch.ones(dim))
 
@@ -31,7 +35,11 @@ class Normalize(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.per_window_mean:
-            x = x - x.mean(dim=1, keepdim=True)
+            if self.mean_dims is None:
+                x = x - x.mean(dim=1, keepdim=True)
+            else:
+                d = self.mean_dims
+                x = torch.cat([x[:, :, :d] - x[:, :, :d].mean(dim=1, keepdim=True), x[:, :, d:]], dim=2)
         return (x - self.mean) / self.std
 
 
@@ -44,9 +52,18 @@ class Ours(nn.Module):
     shape; attention pooling lets the few frames that carry the emotion outweigh the rest.
     """
 
-    def __init__(self, dim: int = 40, n_classes: int = 8, channels: int = 96, hidden: int = 64, dropout: float = 0.3):
+    def __init__(
+        self,
+        dim: int = 40,
+        n_classes: int = 8,
+        channels: int = 96,
+        hidden: int = 64,
+        dropout: float = 0.3,
+        cmn: str = "all",
+    ):
         super().__init__()
-        self.norm = Normalize(dim, per_window_mean=True)
+        mean_dims = {"all": None, "c0": 1, "none": 0}[cmn]
+        self.norm = Normalize(dim, per_window_mean=cmn != "none", mean_dims=mean_dims)
 
         def block(cin, cout, k, stride):
             return nn.Sequential(
@@ -177,11 +194,11 @@ class Baseline3(nn.Module):
 
 
 MODELS = {
-    "ours": lambda dim, n_mfcc: Ours(dim),
-    "lstm128-dense": lambda dim, n_mfcc: Baseline1(dim, n_mfcc=n_mfcc),
-    "lstm64x2-mean": lambda dim, n_mfcc: Baseline2(dim, mean_input=True, n_mfcc=n_mfcc),
-    "lstm64x2-seq": lambda dim, n_mfcc: Baseline2(dim, mean_input=False, n_mfcc=n_mfcc),
-    "mean-std-mlp": lambda dim, n_mfcc: Baseline3(dim, n_mfcc=n_mfcc),
+    "ours": lambda dim, n_mfcc, **kw: Ours(dim, **kw),
+    "lstm128-dense": lambda dim, n_mfcc, **kw: Baseline1(dim, n_mfcc=n_mfcc),
+    "lstm64x2-mean": lambda dim, n_mfcc, **kw: Baseline2(dim, mean_input=True, n_mfcc=n_mfcc),
+    "lstm64x2-seq": lambda dim, n_mfcc, **kw: Baseline2(dim, mean_input=False, n_mfcc=n_mfcc),
+    "mean-std-mlp": lambda dim, n_mfcc, **kw: Baseline3(dim, n_mfcc=n_mfcc),
 }
 
 DESCRIPTIONS = {

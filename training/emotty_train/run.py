@@ -92,6 +92,14 @@ def evaluate(model, fs: FeatureSet, test, onnx_path: Path, name: str, train_info
     )
     export_onnx(model, fs.dim, onnx_path, meta)
     out = {"train": train_info, "onnx_bytes": onnx_path.stat().st_size}
+    if getattr(fs, "speaker_normed", False):
+        # Experiment only: the engine does not normalise per speaker, so only the Python
+        # replica of its windowing can score this.
+        for corpus in test_files(test):
+            clean = [i for i in test if i.variant == 0 and i.corpus == corpus]
+            u = uar(np.array([i.label for i in clean]), predict_clips(model, fs, clean))
+            out[corpus] = {"uar": u, "python_uar": u, "accuracy": float("nan")}
+        return out
     for corpus, files in test_files(test).items():
         report = emotty_eval(onnx_path, files)
         out[corpus] = scores_from_eval(report, corpus)
@@ -102,32 +110,92 @@ def evaluate(model, fs: FeatureSet, test, onnx_path: Path, name: str, train_info
     return out
 
 
+def make_config(args, model: str | None = None, **overrides) -> Config:
+    """The training settings the command line asks for. Baselines train as published:
+    no augmentation, no SpecAugment, no mixup, best validation epoch."""
+    model = model or args.model
+    ours = model == "ours"
+    cfg = Config(
+        model=model,
+        augment=ours and not args.no_augment,
+        spec_augment=ours and not args.no_augment,
+        epochs=args.epochs,
+        steps_per_epoch=args.steps,
+        seed=args.seed,
+        swa=args.swa if ours else 0,
+        mixup=args.mixup if ours else 0.0,
+        arch={"cmn": args.cmn, "channels": args.channels, "hidden": args.hidden} if ours else {},
+        ravdess_share=args.ravdess_share,
+    )
+    for k, v in overrides.items():
+        setattr(cfg, k, v)
+    return cfg
+
+
+_FS: FeatureSet | None = None
+
+
+def speaker_normalise(fs: FeatureSet) -> None:
+    """Experiment: subtract each (speaker, variant)'s mean feature vector over its speech
+    frames, as a session-long running mean would in the live engine."""
+    groups: dict[tuple[str, int], list[int]] = {}
+    for inst in fs.instances:
+        groups.setdefault((inst.speaker, inst.variant), []).append(inst.row)
+    for rows in groups.values():
+        frames = np.concatenate([fs.frames(r)[fs.speech_flags(r)] for r in rows])
+        mean = frames.mean(0)
+        for r in rows:
+            fs.features[fs.offsets[r] : fs.offsets[r + 1]] -= mean
+    fs.speaker_normed = True
+
+
+def _cv_fold(job):
+    """One fold, in a worker process (the archive is shared copy-on-write after fork)."""
+    args, k = job
+    fs = _FS
+    train, val, test = split_fold(fs, k)
+    print(f"fold {k}: train {len(train)} rows, val {len(val)}, test {len(test)}; model {args.model}", flush=True)
+    cfg = make_config(args)
+    model, info = train_model(fs, train, val, cfg, verbose=args.jobs == 1)
+    info["log"] = cfg.log
+    info["config"] = {k2: v for k2, v in vars(cfg).items() if k2 != "log"}
+    r = evaluate(model, fs, test, WORK / "folds" / f"{args.model}{args.tag}-fold{k}.onnx", f"{args.model}-fold{k}", info)
+    print(f"fold {k}: val UAR {info['val_uar']:.3f}; test RAVDESS UAR {r['ravdess']['uar']:.3f} "
+          f"(python {r['ravdess']['python_uar']:.3f}), TESS acc {r['tess']['accuracy']:.3f}", flush=True)
+    return k, r
+
+
 def cmd_cv(args):
+    global _FS
     fs = FeatureSet(args.features)
     index_tess_words(fs)
+    if args.speaker_norm:
+        speaker_normalise(fs)
+    _FS = fs
     folds = [int(f) for f in args.folds.split(",")]
     results = {"model": args.model, "description": DESCRIPTIONS[args.model], "features": args.features, "folds": {}}
     out_path = RESULTS / f"cv-{args.model}{args.tag}.json"
     if out_path.exists() and not args.fresh:
         results = json.loads(out_path.read_text())
-    for k in folds:
-        if str(k) in results["folds"]:
-            print(f"fold {k}: done already", flush=True)
-            continue
-        train, val, test = split_fold(fs, k)
-        print(f"fold {k}: train {len(train)} rows, val {len(val)}, test {len(test)}; model {args.model}", flush=True)
-        cfg = Config(model=args.model, augment=not args.no_augment and args.model == "ours",
-                     spec_augment=args.model == "ours" and not args.no_augment,
-                     epochs=args.epochs, seed=args.seed)
-        model, info = train_model(fs, train, val, cfg)
-        info["log"] = cfg.log
-        r = evaluate(model, fs, test, WORK / "folds" / f"{args.model}{args.tag}-fold{k}.onnx", f"{args.model}-fold{k}", info)
-        results["folds"][str(k)] = r
-        print(f"fold {k}: RAVDESS UAR {r['ravdess']['uar']:.3f} (python {r['ravdess']['python_uar']:.3f}), "
-              f"TESS acc {r['tess']['accuracy']:.3f}", flush=True)
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        out_path.write_text(json.dumps(results, indent=1))
+    todo = [k for k in folds if str(k) not in results["folds"]]
+    for k in set(folds) - set(todo):
+        print(f"fold {k}: done already", flush=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    if args.jobs > 1 and len(todo) > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("fork").Pool(min(args.jobs, len(todo))) as pool:
+            for k, r in pool.imap_unordered(_cv_fold, [(args, k) for k in todo]):
+                results["folds"][str(k)] = r
+                out_path.write_text(json.dumps(results, indent=1))
+    else:
+        for k in todo:
+            _, r = _cv_fold((args, k))
+            results["folds"][str(k)] = r
+            out_path.write_text(json.dumps(results, indent=1))
+    results["folds"] = dict(sorted(results["folds"].items()))
     summarize(results)
+    out_path.write_text(json.dumps(results, indent=1))
 
 
 def cmd_cross(args):
@@ -148,8 +216,7 @@ def cmd_cross(args):
                 test.append(inst)
             else:
                 train.append(inst)
-        cfg = Config(model=args.model, augment=args.model == "ours" and not args.no_augment,
-                     spec_augment=args.model == "ours" and not args.no_augment, epochs=args.epochs, seed=args.seed)
+        cfg = make_config(args)
         print(f"cross-speaker, test {held}: train {len(train)} rows", flush=True)
         model, info = train_model(fs, train, val, cfg)
         r = evaluate(model, fs, test, WORK / "folds" / f"{args.model}{args.tag}-cross-{held[5:]}.onnx", f"{args.model}-cross", info)
@@ -196,7 +263,7 @@ def cmd_final(args):
     cv = json.loads((RESULTS / f"cv-ours{args.tag}.json").read_text())
     summary = summarize(cv)
     epochs = int(round(statistics.median(f["train"]["best_epoch"] for f in cv["folds"].values())))
-    cfg = Config(model="ours", epochs=epochs, seed=args.seed, patience=10**6)
+    cfg = make_config(args, epochs=epochs if not args.swa else args.epochs, patience=10**6)
     print(f"final model: all {len(fs.instances)} rows, {epochs} epochs (median best epoch over folds)", flush=True)
     model, info = train_model(fs, fs.instances, [], cfg)
     cross = RESULTS / f"cross-ours{args.tag}.json"
@@ -223,13 +290,58 @@ def cmd_final(args):
     print(f"wrote {args.out} ({Path(args.out).stat().st_size} bytes) in {info['seconds']:.0f} s")
 
 
+REPORT_ORDER = ["ours", "lstm128-dense", "lstm64x2-mean", "lstm64x2-seq", "mean-std-mlp"]
+
+
+def fmt(ms: dict | None) -> str:
+    return "–" if ms is None else f"{ms['mean']:.3f} ± {ms['std']:.3f}"
+
+
 def cmd_report(args):
-    rows = []
-    for path in sorted(RESULTS.glob("cv-*.json")):
-        r = json.loads(path.read_text())
-        s = summarize(r)
-        rows.append((r["model"], r.get("description", ""), s))
-    print(json.dumps({m: s for m, _, s in rows}, indent=1)[:0])
+    """The model card's tables, in Markdown, from the results of `cv` and `cross`."""
+    lines = [
+        "| model | RAVDESS UAR | RAVDESS accuracy | RAVDESS macro-F1 | TESS within-speaker accuracy | "
+        "TESS cross-speaker accuracy (test OAF / YAF) |",
+        "|---|---|---|---|---|---|",
+    ]
+    cards = {}
+    for name in REPORT_ORDER:
+        path = RESULTS / f"cv-{name}{args.tag}.json"
+        if not path.exists():
+            continue
+        cv = json.loads(path.read_text())
+        s = summarize(cv)
+        cross_path = RESULTS / f"cross-{name}{args.tag}.json"
+        cross = "–"
+        if cross_path.exists():
+            runs = json.loads(cross_path.read_text())["runs"]
+            cross = " / ".join(
+                f"{runs[k]['tess']['accuracy']:.3f}" if k in runs else "–" for k in ("tess:OAF", "tess:YAF")
+            )
+        r, t = s.get("ravdess", {}), s.get("tess", {})
+        lines.append(
+            f"| {name}: {DESCRIPTIONS[name]} | {fmt(r.get('uar'))} | {fmt(r.get('accuracy'))} | "
+            f"{fmt(r.get('macro_f1'))} | {fmt(t.get('accuracy'))} | {cross} |"
+        )
+        cards[name] = s
+    print("\n".join(lines))
+    ours = cards.get("ours")
+    if ours:
+        for corpus in ("ravdess", "tess"):
+            c = ours.get(corpus)
+            if not c:
+                continue
+            print(f"\nours, {corpus}: recall per class, mean ± std over folds\n")
+            print("| " + " | ".join(LABELS) + " |")
+            print("|" + "---|" * len(LABELS))
+            print("| " + " | ".join(fmt(c["recall"][l]) for l in LABELS) + " |")
+            print(f"\nours, {corpus}: confusion matrix pooled over the folds (rows: true, columns: predicted)\n")
+            print("| | " + " | ".join(LABELS) + " | no speech |")
+            print("|---|" + "---|" * (len(LABELS) + 1))
+            for label, row in zip(LABELS, c["confusion"]):
+                if sum(row):
+                    print(f"| {label} | " + " | ".join(str(v) for v in row) + " |")
+    (RESULTS / f"summary{args.tag}.json").write_text(json.dumps(cards, indent=1))
 
 
 def main(argv=None):
@@ -247,6 +359,15 @@ def main(argv=None):
         s.add_argument("--no-augment", action="store_true")
         s.add_argument("--out", default=str(REPO / "models" / "emotty.onnx"))
         s.add_argument("--version", default="1.0.0")
+        s.add_argument("--steps", type=int, default=60, help="training steps per epoch")
+        s.add_argument("--jobs", type=int, default=1, help="folds trained in parallel (one core each)")
+        s.add_argument("--swa", type=int, default=0, help="average the weights of the last N epochs")
+        s.add_argument("--mixup", type=float, default=0.0, help="mixup Beta(a, a); 0 = off")
+        s.add_argument("--cmn", default="all", choices=["all", "c0", "none"], help="per-window mean removal")
+        s.add_argument("--channels", type=int, default=96)
+        s.add_argument("--speaker-norm", action="store_true", help="experiment: per-speaker mean removal")
+        s.add_argument("--ravdess-share", type=float, default=0.6)
+        s.add_argument("--hidden", type=int, default=64)
     args = p.parse_args(argv)
     t0 = time.time()
     {"cv": cmd_cv, "cross": cmd_cross, "final": cmd_final, "report": cmd_report}[args.cmd](args)
