@@ -30,6 +30,8 @@ Usage (from the repository root, with the training venv):
   ... --model tests/fixtures/test-model.onnx --model tests/fixtures/test-model-logits.onnx
       --out tests/fixtures/reference/model_test-model.json
   ... --npz features.npz --model models/emotty.onnx --out /tmp/model_clips.json
+  ... --corpus tests/fixtures/corpus --model models/emotty.onnx
+      --out tests/fixtures/reference/model_shipped.json   (the shipped model's CI test)
 """
 
 from __future__ import annotations
@@ -60,9 +62,21 @@ def emotty_meta(path: Path) -> dict:
     raise SystemExit(f"{path}: no emotty metadata")
 
 
+# Values per frame that the pitch track adds (src/dsp/frontend.rs, PITCH_FEATURES).
+PITCH_FEATURES = 2
+
+
 def feature_dim(meta: dict) -> int:
+    """Values per frame the model takes: the front end's, then the pitch track's."""
     fe = meta["frontend"]
-    return fe["n_mfcc"] if fe.get("features", "mfcc") == "mfcc" else fe["n_mels"]
+    dim = fe.get("n_mfcc", 40) if fe.get("features", "mfcc") == "mfcc" else fe.get("n_mels", 40)
+    return dim + (PITCH_FEATURES if fe.get("pitch", False) else 0)
+
+
+def sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def softmax64(x: np.ndarray) -> np.ndarray:
@@ -147,11 +161,58 @@ def npz_cases(path: Path, dim: int) -> list[dict]:
     return cases
 
 
+def corpus_cases(corpus: Path, model: Path, dim: int) -> list[dict]:
+    """Real clips through the product's own feature path: `emotty features` (release
+    build) computes what the engine would feed the model, and up to 300 frames from the
+    middle of each clip become a case. The Rust test recomputes the same frames from the
+    clip with `emotty::features::clip_features` and checks `input_sum` first, so a
+    changed front end is reported as stale inputs rather than as a runtime mismatch."""
+    import subprocess
+    import tempfile
+
+    binary = REPO / "target/release/emotty"
+    if not binary.exists():
+        raise SystemExit("build the product first: cargo build --release")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "clips.npz"
+        subprocess.run(
+            [str(binary), "features", str(corpus), "--model", str(model), "--out", str(out)],
+            check=True,
+            cwd=REPO,
+        )
+        data = np.load(out)
+        features = np.asarray(data["features"], dtype=np.float32)
+        offsets = np.asarray(data["offsets"], dtype=np.int64)
+        meta = json.loads(bytes(data["meta_json"]).decode("utf-8"))
+    if features.shape[1] != dim:
+        raise SystemExit(f"features have {features.shape[1]} values per frame, the model wants {dim}")
+    cases = []
+    for i, clip in enumerate(meta["clips"]):
+        start, end = int(offsets[i]), int(offsets[i + 1])
+        n = end - start
+        take = min(n, MAX_CLIP_FRAMES)
+        first = (n - take) // 2
+        x = features[start + first : start + first + take]
+        path = Path(clip["path"]).resolve().relative_to(REPO)
+        cases.append(
+            {
+                "name": path.stem,
+                "clip": str(path),
+                "first_frame": first,
+                "frames": take,
+                "input_sum": round(float(x.astype(np.float64).sum()), 3),
+                "x": x,
+            }
+        )
+    return cases
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, action="append", help="repeatable")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--npz", type=Path, help="real features instead of synthetic ones")
+    parser.add_argument("--corpus", type=Path, help="labeled clips, through `emotty features`")
     args = parser.parse_args()
 
     runners = [Runner(p.resolve()) for p in (args.model or DEFAULT_MODELS)]
@@ -160,13 +221,22 @@ def main() -> None:
         raise SystemExit(f"models disagree on feature_dim: {sorted(dims)}")
     (dim,) = dims
 
-    cases = npz_cases(args.npz, dim) if args.npz else synthetic_cases(dim)
+    if args.corpus:
+        if len(runners) != 1:
+            raise SystemExit("--corpus takes one --model")
+        cases = corpus_cases(args.corpus.resolve(), runners[0].path, dim)
+    elif args.npz:
+        cases = npz_cases(args.npz, dim)
+    else:
+        cases = synthetic_cases(dim)
     out_cases = []
     for case in cases:
         record = {"name": case["name"], "frames": case["frames"]}
         if "q" in case:
             record["input_scale"] = case["scale"]
             record["input"] = case["q"].reshape(-1).tolist()
+        elif "clip" in case:
+            record.update({k: case[k] for k in ("clip", "first_frame", "input_sum")})
         else:
             record["rows"] = case["rows"]
         record["expected"] = {r.path.name: r.probabilities(case["x"]) for r in runners}
@@ -175,9 +245,14 @@ def main() -> None:
     doc = {
         "generator": "tests/reference/model_reference.py",
         "onnxruntime": ort.__version__,
-        "source": str(args.npz) if args.npz else f"synthetic, numpy seed {SEED}",
+        "source": (
+            f"emotty features {args.corpus.resolve().relative_to(REPO)}"
+            if args.corpus
+            else str(args.npz) if args.npz else f"synthetic, numpy seed {SEED}"
+        ),
         "feature_dim": dim,
         "models": [r.path.name for r in runners],
+        "model_sha256": {r.path.name: sha256(r.path) for r in runners},
         "cases": out_cases,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
