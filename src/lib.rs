@@ -20,3 +20,4 @@ pub mod metrics;
 pub mod model;
 pub mod recording;
 pub mod session;
+pub mod ui;
