@@ -72,16 +72,29 @@ impl Log<'_> {
             Span::raw(" "),
             Span::styled(symbol(e.kind, t.unicode), Style::default().fg(colour)),
             Span::raw(" "),
-            Span::styled(fit(&e.text, text_w, t.unicode), style),
+            Span::styled(fit(&plain(&e.text, t.unicode), text_w, t.unicode), style),
         ])
     }
+}
+
+/// The text as a terminal without UTF-8 can show it.
+fn plain(text: &str, unicode: bool) -> String {
+    if unicode || text.is_ascii() {
+        return text.to_string();
+    }
+    text.replace('→', "->")
+        .replace('…', "...")
+        .chars()
+        .map(|c| if c.is_ascii() { c } else { '?' })
+        .collect()
 }
 
 impl Widget for Log<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let (app, t) = (self.app, self.theme);
         let title = if app.log_scroll > 0 {
-            format!(" log · {} newer below · End ", app.log_scroll)
+            let dot = if t.unicode { "·" } else { "-" };
+            format!(" log {dot} {} newer below {dot} End ", app.log_scroll)
         } else {
             " log ".to_string()
         };

@@ -164,7 +164,7 @@ fn device_lines<'a>(
 ) -> Vec<Line<'a>> {
     let dim = |s: &str| Span::styled(s.to_string(), Style::default().fg(t.dim()));
     let Some(list) = list else {
-        return vec![Line::from(dim("looking for input devices…"))];
+        return vec![Line::from(dim("looking for input devices..."))];
     };
     if list.is_empty() {
         return vec![

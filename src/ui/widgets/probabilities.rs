@@ -29,9 +29,6 @@ impl Widget for Probabilities<'_> {
             return;
         }
         let n = app.labels.len();
-        // The headline: three rows when the bars still fit below it, else one.
-        let big = inner.height as usize >= n + 3 && t.unicode;
-        let head_rows: u16 = if big { 3 } else { 1 };
         let (headline, face, colour, pct) = match &app.latest {
             Latest::Emotion { probs, top } => {
                 let label = app.label(*top);
@@ -57,7 +54,13 @@ impl Widget for Probabilities<'_> {
         let style = Style::default().fg(colour).add_modifier(Modifier::BOLD);
         let sym_w = symbol.map_or(0, |s| s.width() + 1);
         let pct_w = pct.as_ref().map_or(0, |p| p.len() + 1);
-        if big && sym_w + font::width(&headline) + pct_w <= inner.width as usize {
+        // The headline in the large font when it fits beside the symbol and the eight
+        // bars still fit below it; else one line of spaced capitals.
+        let big = t.unicode
+            && inner.height as usize >= n + 3
+            && sym_w + font::width(&headline) <= inner.width as usize;
+        let head_rows: u16 = if big { 3 } else { 1 };
+        if big {
             let rows = font::render(&headline);
             let x0 = inner.x + sym_w as u16;
             for (i, r) in rows.iter().enumerate() {
@@ -66,7 +69,9 @@ impl Widget for Probabilities<'_> {
             if let Some(s) = symbol {
                 buf.set_string(inner.x, inner.y + 1, s, style);
             }
-            if let Some(p) = &pct {
+            if let Some(p) = &pct
+                && sym_w + font::width(&headline) + pct_w <= inner.width as usize
+            {
                 let x = x0 + font::width(&headline) as u16 + 1;
                 buf.set_string(x, inner.y + 2, p, Style::default().fg(colour));
             }
@@ -99,6 +104,12 @@ impl Widget for Probabilities<'_> {
         }
         // Bars, in the model's label order so each emotion keeps its row.
         let first = inner.y + head_rows + u16::from(inner.height as usize > n + head_rows as usize);
+        // Tall panels (200×60) space the bars out instead of leaving the bottom empty.
+        let step: u16 = if inner.height as usize >= head_rows as usize + 2 + 2 * n {
+            2
+        } else {
+            1
+        };
         let probs = match &app.latest {
             Latest::Emotion { probs, .. } => Some(probs),
             _ => None,
@@ -111,7 +122,7 @@ impl Widget for Probabilities<'_> {
         let bar_x = inner.x + label_w + 1;
         let bar_w = inner.width.saturating_sub(label_w + 1 + 5) as usize;
         for (i, label) in app.labels.iter().enumerate() {
-            let y = first + i as u16;
+            let y = first + i as u16 * step;
             if y >= inner.y + inner.height {
                 break;
             }
@@ -156,7 +167,7 @@ impl Widget for Probabilities<'_> {
             }
         }
         if let Latest::NoSpeech { speech_ratio } = &app.latest {
-            let y = first + n as u16;
+            let y = first + n as u16 * step;
             if y < inner.y + inner.height {
                 buf.set_string(
                     inner.x,

@@ -73,7 +73,7 @@ impl StatusLine<'_> {
                 },
                 s.name.clone(),
             ),
-            (_, None) => ("", "opening…".to_string()),
+            (_, None) => ("", "opening...".to_string()),
         };
         let style = match app.source_state {
             SourceState::NoDevice(_) | SourceState::Lost(_) | SourceState::Failed(_) => {
@@ -144,7 +144,7 @@ impl StatusLine<'_> {
                 parts.push((7, vec![Span::styled("speech", Style::default().fg(t.ok()))]))
             }
             Some(false) => parts.push((
-                7,
+                5,
                 vec![Span::styled("no speech", Style::default().fg(t.dim()))],
             )),
             None => {}
@@ -167,7 +167,7 @@ impl StatusLine<'_> {
             ],
         ));
         parts.push((
-            6,
+            7,
             vec![Span::styled(
                 clock_hms(app.clock_s),
                 Style::default().add_modifier(Modifier::BOLD),

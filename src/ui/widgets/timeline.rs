@@ -98,7 +98,8 @@ impl Widget for Timeline<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let (app, t) = (self.app, self.theme);
         let spc = app.seconds_per_cell();
-        let title = format!(" timeline · {} per cell · +/- zoom ", fmt_span(spc));
+        let dot = if t.unicode { "·" } else { "-" };
+        let title = format!(" timeline {dot} {} per cell {dot} +/- zoom ", fmt_span(spc));
         let block = panel(t, title);
         let inner = block.inner(area);
         block.render(area, buf);
