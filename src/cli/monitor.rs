@@ -308,6 +308,13 @@ fn event_loop(
         while term_event::poll(Duration::ZERO).context("cannot read the keyboard")? {
             match term_event::read().context("cannot read the keyboard")? {
                 TermEvent::Key(k) if k.kind != KeyEventKind::Release => {
+                    // Debug builds only, for the test that the terminal survives a panic.
+                    #[cfg(debug_assertions)]
+                    if k.code == crossterm::event::KeyCode::F(12)
+                        && std::env::var_os("EMOTTY_TEST_PANIC").is_some()
+                    {
+                        panic!("test panic requested with F12");
+                    }
                     for cmd in app.on_key(k) {
                         if let Command::Quit = cmd {
                             return Ok(Cause::Quit);
