@@ -431,3 +431,72 @@ fn without_a_microphone_it_opens_anyway_and_shows_the_ways_out() {
     let meta = read_json(&only_session(&sessions).join("session.json"));
     assert_eq!(meta["status"], "closed");
 }
+
+#[test]
+fn without_a_terminal_it_says_so_and_logs_no_session() {
+    let home = Home::new();
+    let (sessions, _) = dirs(&home);
+    let run = home.run(&[
+        "--input",
+        CLIP,
+        "--model",
+        model().to_str().unwrap(),
+        "--sessions-dir",
+        sessions.to_str().unwrap(),
+    ]);
+    let line = run.fails_with_one_line();
+    assert!(
+        line.contains("not a terminal") && line.contains("emotty listen"),
+        "{line}"
+    );
+    assert!(!sessions.exists() || std::fs::read_dir(&sessions).unwrap().next().is_none());
+}
+
+#[test]
+fn a_real_microphone_feeds_the_monitor_and_its_loss_is_logged() {
+    let Some(pulse) = common::Pulse::start() else {
+        return;
+    };
+    let home = Home::new();
+    let (sessions, _) = dirs(&home);
+    let args = format!(
+        "--model {} --sessions-dir {}",
+        quote(&model()),
+        quote(&sessions)
+    );
+    let env = format!("XDG_RUNTIME_DIR={}", quote(pulse.runtime.path()));
+    let Some(t) = Tmux::start(&pane_command(&home, &args, &env), 80, 24) else {
+        return;
+    };
+    t.wait_for("the microphone", Duration::from_secs(30), |s| {
+        s.contains(" mic ") && s.contains("dBFS")
+    });
+    let wav = speech_wav(home.path(), 8.0);
+    pulse.play(&wav);
+    t.wait_for(
+        "an emotion from the microphone",
+        Duration::from_secs(30),
+        |s| s.contains("◆"),
+    );
+    pulse.kill();
+    let screen = t.wait_for("the loss in the log", Duration::from_secs(30), |s| {
+        s.contains("device lost")
+    });
+    assert!(screen.contains("lost, retrying"), "{screen}");
+    let session = only_session(&sessions);
+    let events = json_lines(&session.join("events.jsonl"));
+    assert!(
+        events.iter().any(|e| e["kind"] == "warning"
+            && e["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("device lost"))),
+        "{events:?}"
+    );
+    let rows = json_lines(&session.join("timeline.jsonl"));
+    assert!(
+        rows.iter().any(|r| r["no_speech"] == false),
+        "speech was analysed"
+    );
+    t.keys(&["q"]);
+    assert_exited_and_restored(&t, 0);
+}

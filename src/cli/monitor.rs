@@ -90,6 +90,10 @@ struct Edge {
 
 pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
     check_session_name(opts.session)?;
+    // Before anything is opened or logged: without a terminal there is no monitor.
+    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        return Err(emotty::ui::terminal::TerminalError::NotATerminal.into());
+    }
     let stop = StopFlags::install().context("cannot install the signal handlers")?;
     let model = load_model(analysis)?;
     let mut config = analysis_config(&model, analysis);
@@ -189,10 +193,7 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
         drop(live);
     }
     edge.drain_tap(&mut app);
-    let cause = match &result {
-        Ok(c) => Some(c),
-        Err(_) => None,
-    };
+    let cause = result.as_ref().ok();
     let record = match (cause, edge.input_ended) {
         (Some(Cause::Signal(s)), _) => EndRecord {
             reason: "signal".into(),
@@ -408,7 +409,17 @@ impl Edge {
                 let live = self.live.take();
                 match reason {
                     EndReason::EndOfInput => self.input_ended = true,
-                    EndReason::DeviceLost(_) => {
+                    EndReason::DeviceLost(m) => {
+                        // The session keeps the loss as an event, not only as the end
+                        // reason: the monitor goes on, and the device may come back.
+                        if let Some(w) = &mut self.session
+                            && app.session_error.is_none()
+                            && let Err(err) = w.on_event(&Event::Warning {
+                                message: format!("device lost: {m}"),
+                            })
+                        {
+                            app.session_failed(&err.to_string());
+                        }
                         if let Some(l) = &live
                             && l.kind == SourceKind::Microphone
                         {

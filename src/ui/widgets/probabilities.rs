@@ -186,7 +186,7 @@ pub fn bar_string(eighths: usize, width: usize, unicode: bool) -> String {
     let mut s = String::new();
     if unicode {
         s.push_str(&"█".repeat(eighths / 8));
-        if eighths % 8 > 0 {
+        if !eighths.is_multiple_of(8) {
             s.push([' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'][eighths % 8]);
         }
     } else {

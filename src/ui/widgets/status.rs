@@ -178,7 +178,7 @@ impl StatusLine<'_> {
 }
 
 fn fmt_khz(rate: u32) -> String {
-    if rate % 1000 == 0 {
+    if rate.is_multiple_of(1000) {
         format!("{}", rate / 1000)
     } else {
         format!("{:.1}", f64::from(rate) / 1000.0)

@@ -85,7 +85,7 @@ fn ago(s: f64) -> String {
         "now".into()
     } else if s < 120 {
         format!("-{s}s")
-    } else if s < 7200 && s % 60 == 0 {
+    } else if s < 7200 && s.is_multiple_of(60) {
         format!("-{}m", s / 60)
     } else if s < 7200 {
         format!("-{}m{:02}", s / 60, s % 60)
