@@ -140,7 +140,10 @@ fn run(width: u16, height: u16, seconds: u64, wav: &Path, dir: &Path) -> Figures
     let rss = peak_rss_kb(pid).unwrap_or(0);
     let _ = tmux(&socket).args(["send-keys", "q"]).status();
     std::thread::sleep(Duration::from_millis(500));
-    let _ = tmux(&socket).arg("kill-server").status();
+    let _ = tmux(&socket)
+        .arg("kill-server")
+        .stderr(std::process::Stdio::null())
+        .status();
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     let mut latency_ms = Vec::new();
     let mut emitted_ms = Vec::new();

@@ -131,9 +131,14 @@ fn quote(p: &Path) -> String {
 /// The pane's command: emotty with `args` in `home`, as over SSH (TERM=xterm, no
 /// COLORTERM), then the exit code and the terminal's modes.
 fn pane_command(home: &Home, args: &str, extra_env: &str) -> String {
+    piped_pane_command(home, args, extra_env, "")
+}
+
+/// [`pane_command`] with `pipe` (e.g. `cat FILE |`) in front of emotty.
+fn piped_pane_command(home: &Home, args: &str, extra_env: &str, pipe: &str) -> String {
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_emotty"));
     format!(
-        "cd {repo}; env -u COLORTERM TERM=xterm LANG=C.UTF-8 HOME={h} XDG_CONFIG_HOME={h}/config \
+        "cd {repo}; {pipe} env -u COLORTERM TERM=xterm LANG=C.UTF-8 HOME={h} XDG_CONFIG_HOME={h}/config \
          XDG_DATA_HOME={h}/data {extra_env} {bin} {args}; echo EXIT=$?; stty -a | tr ' ;' '\\n\\n' \
          | grep -E '^-?(icanon|echo)$' | tr '\\n' ' '; echo; sleep 600",
         repo = quote(&repo()),
@@ -192,6 +197,19 @@ fn last_window_verdict(home: &Home, clip: &str) -> (String, u32) {
         .to_string();
     let p = last["probs"][&emotion].as_f64().unwrap();
     (emotion, (p * 100.0).round() as u32)
+}
+
+/// The status line's session clock ("00:01:05"), in seconds.
+fn clock_seconds(screen: &str) -> Option<u64> {
+    let status = screen.lines().next()?;
+    status.split_whitespace().find_map(|w| {
+        let p: Vec<&str> = w.split(':').collect();
+        if p.len() != 3 || p.iter().any(|x| x.len() != 2) {
+            return None;
+        }
+        let n: Vec<u64> = p.iter().filter_map(|x| x.parse().ok()).collect();
+        (n.len() == 3).then(|| n[0] * 3600 + n[1] * 60 + n[2])
+    })
 }
 
 fn dirs(home: &Home) -> (PathBuf, PathBuf) {
@@ -283,7 +301,7 @@ fn r_and_a_digit_record_a_labeled_clip_and_r_saves_it() {
     // Into the second clip of the speech file (an actor shouting, from 4.3 s on): the
     // status clock runs with the paced file.
     t.wait_for("five seconds of audio", Duration::from_secs(30), |s| {
-        s.contains("00:00:05")
+        clock_seconds(s).is_some_and(|c| c >= 5)
     });
     t.keys(&["r"]);
     t.wait_for("the label chooser", Duration::from_secs(10), |s| {
@@ -499,4 +517,36 @@ fn a_real_microphone_feeds_the_monitor_and_its_loss_is_logged() {
     );
     t.keys(&["q"]);
     assert_exited_and_restored(&t, 0);
+}
+
+#[test]
+fn audio_on_a_pipe_leaves_the_keyboard_to_the_terminal() {
+    // `--input -`: standard input is the audio, so keys must come from the terminal.
+    let home = Home::new();
+    let wav = speech_wav(home.path(), 10.0);
+    let (sessions, _) = dirs(&home);
+    let args = format!(
+        "--input - --model {} --sessions-dir {}",
+        quote(&model()),
+        quote(&sessions)
+    );
+    let pipe = format!("cat {} |", quote(&wav));
+    let Some(t) = Tmux::start(&piped_pane_command(&home, &args, "", &pipe), 80, 24) else {
+        return;
+    };
+    let screen = t.wait_for("the end of the piped audio", Duration::from_secs(60), |s| {
+        s.contains("end of input")
+    });
+    assert!(
+        screen.contains("pipe stdin") && screen.contains("◆"),
+        "{screen}"
+    );
+    t.keys(&["m"]);
+    t.wait_for("the marker", Duration::from_secs(10), |s| {
+        s.contains("▲ marker 1")
+    });
+    t.keys(&["q"]);
+    assert_exited_and_restored(&t, 0);
+    let rows = json_lines(&only_session(&sessions).join("timeline.jsonl"));
+    assert!(rows.len() >= 15, "{} rows for 10 s of audio", rows.len());
 }

@@ -6,7 +6,9 @@
 //! device) are carried out here and their outcome told back to the app. The loop
 //! blocks on the engine's channel (or, without a source, on the keyboard) with a
 //! timeout, so an idle monitor costs next to nothing, and it draws only when the app
-//! says something changed, at most [`FRAME`] apart.
+//! says something changed: at most [`FRAME`] apart for keys and log lines,
+//! [`MOVING_FRAME`] apart when only the spectrogram moves, and as soon as it may for a
+//! new window's verdict (two a second), which keeps the bars close to the audio.
 
 use std::fs::File;
 use std::io::Write;
@@ -39,6 +41,19 @@ use super::{AnalysisArgs, SessionArgs, SourceArgs, analysis_config, load_model, 
 const FRAME: Duration = Duration::from_millis(33);
 /// Shortest time between frames when only the spectrogram and level moved.
 const MOVING_FRAME: Duration = Duration::from_millis(66);
+/// A new verdict may follow a spectrogram-only frame this soon; otherwise frames keep
+/// [`FRAME`] apart, so a fast source (a pipe, `--fast`) still gets at most about 30
+/// frames a second.
+const VERDICT_AFTER_MOVING: Duration = Duration::from_millis(10);
+
+fn now_gap(last: Redraw) -> Duration {
+    if last == Redraw::Moving {
+        VERDICT_AFTER_MOVING
+    } else {
+        FRAME
+    }
+}
+
 /// Longest the loop sleeps with nothing to do (the clock still ticks each second).
 const IDLE: Duration = Duration::from_millis(250);
 /// How often a lost device is looked for again.
@@ -186,7 +201,19 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
     };
     edge.new_recorder(&mut app);
 
-    let mut guard = TerminalGuard::take(None)?;
+    let mut guard = match TerminalGuard::take(None) {
+        Ok(g) => g,
+        Err(e) => {
+            // The session exists by now: close it with the reason, not as interrupted.
+            if let Some(w) = edge.session.take() {
+                let _ = w.close_with(EndRecord {
+                    reason: "failed".into(),
+                    message: Some(e.to_string()),
+                });
+            }
+            return Err(e.into());
+        }
+    };
     let result = event_loop(&mut guard, &mut app, &mut edge, &theme, &stop);
     // The engine's last audio, then the session, then the terminal.
     if let Some(live) = edge.live.take() {
@@ -267,6 +294,7 @@ fn event_loop(
 ) -> Result<Cause> {
     let started = Instant::now();
     let mut last_draw: Option<Instant> = None;
+    let mut last_kind = Redraw::None;
     let mut pending: Vec<Pending> = Vec::new();
     loop {
         if let Some(sig) = stop.received() {
@@ -278,6 +306,7 @@ fn event_loop(
         // How long we may wait: until a frame is due if something changed, else idle.
         let since_draw = last_draw.map_or(Duration::MAX, |t| t.elapsed());
         let wait = match app.redraw() {
+            Redraw::Now => now_gap(last_kind).saturating_sub(since_draw),
             Redraw::Urgent => FRAME.saturating_sub(since_draw),
             Redraw::Moving => MOVING_FRAME.saturating_sub(since_draw),
             Redraw::None => IDLE,
@@ -331,7 +360,9 @@ fn event_loop(
         edge.tick(app);
         app.set_clock(started.elapsed().as_secs());
         let since_draw = last_draw.map_or(Duration::MAX, |t| t.elapsed());
-        let due = match app.redraw() {
+        let redraw = app.redraw();
+        let due = match redraw {
+            Redraw::Now => since_draw >= now_gap(last_kind),
             Redraw::Urgent => since_draw >= FRAME,
             Redraw::Moving => since_draw >= MOVING_FRAME,
             Redraw::None => false,
@@ -343,6 +374,7 @@ fn event_loop(
                 .context("cannot draw")?;
             app.drawn();
             last_draw = Some(Instant::now());
+            last_kind = redraw;
             if let Some(log) = &mut edge.latency {
                 log.drawn(&mut pending, app.latest_window);
             }

@@ -242,8 +242,13 @@ pub enum Latest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Redraw {
     None,
+    /// Only the spectrogram or the level moved: a slower frame rate will do.
     Moving,
+    /// A key, a log line: within a frame.
     Urgent,
+    /// A new window's verdict: at once, so the bars follow the audio closely. Windows
+    /// come a hop apart (0.5 s), so this adds two frames a second at most.
+    Now,
 }
 
 /// One timeline point: a window's end (session time) and its top label.
@@ -344,7 +349,9 @@ pub struct App {
     pub latest_window: Option<u64>,
     /// Why the session stopped being written, if it did.
     pub session_error: Option<String>,
-    /// Something changed that should be on screen at once (a window, a key).
+    /// A new window's verdict is not on screen yet.
+    verdict: bool,
+    /// Something changed that should be on screen soon (a key, a log line).
     dirty: bool,
     /// Only the moving parts changed (spectrogram, level): may wait a frame or two.
     moved: bool,
@@ -388,16 +395,17 @@ impl App {
             markers: 0,
             latest_window: None,
             session_error: None,
+            verdict: false,
             dirty: true,
             moved: false,
         }
     }
 
-    /// What changed since the last [`App::drawn`]: `Urgent` (a window, a key, a log
-    /// line: draw now), `Moving` (spectrogram or level only: a slower frame rate will
-    /// do), or nothing.
+    /// How soon what changed since the last [`App::drawn`] must be on screen.
     pub fn redraw(&self) -> Redraw {
-        if self.dirty {
+        if self.verdict {
+            Redraw::Now
+        } else if self.dirty {
             Redraw::Urgent
         } else if self.moved {
             Redraw::Moving
@@ -408,6 +416,7 @@ impl App {
 
     /// The screen now shows the state.
     pub fn drawn(&mut self) {
+        self.verdict = false;
         self.dirty = false;
         self.moved = false;
     }
@@ -592,7 +601,7 @@ impl App {
                     }
                 }
                 self.latest_window = Some(w.index);
-                self.dirty = true;
+                self.verdict = true;
             }
             Event::Stats(s) => {
                 self.advance(s.time_s);

@@ -26,8 +26,13 @@ use crossterm::{cursor, execute};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
-/// The terminal the monitor draws on (stdout).
-pub type Term = Terminal<CrosstermBackend<io::Stdout>>;
+/// The terminal the monitor draws on: stdout behind a large buffer. Stdout's own
+/// buffer is a line buffer of 1 KiB, and a frame is one long line of escape codes, so
+/// without this a full-screen spectrogram frame would take a hundred `write`s.
+pub type Term = Terminal<CrosstermBackend<io::BufWriter<io::Stdout>>>;
+
+/// Bytes buffered per frame before a `write`: a 200×60 true-colour frame fits.
+const FRAME_BUFFER: usize = 1 << 18;
 
 /// The saved stderr, while it is redirected (-1: not redirected).
 static SAVED_STDERR: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
@@ -72,7 +77,8 @@ impl TerminalGuard {
             return Err(TerminalError::Setup(e));
         }
         redirect_stderr(stderr_to);
-        let terminal = match Terminal::new(CrosstermBackend::new(io::stdout())) {
+        let out = io::BufWriter::with_capacity(FRAME_BUFFER, io::stdout());
+        let terminal = match Terminal::new(CrosstermBackend::new(out)) {
             Ok(t) => t,
             Err(e) => {
                 restore();

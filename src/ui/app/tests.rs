@@ -342,7 +342,7 @@ fn only_real_changes_ask_for_a_redraw() {
     assert_eq!(a.redraw(), Redraw::Moving);
     assert!(a.clipping());
     a.on_event(&window(0, 1.0, Some(2)));
-    assert_eq!(a.redraw(), Redraw::Urgent);
+    assert_eq!(a.redraw(), Redraw::Now, "a verdict goes on screen at once");
     a.drawn();
     // Paused: the stream goes on, the screen stays.
     a.on_key(key(' '));
