@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use crate::engine::{EndReason, Event, Outcome, SourceInfo, SourceKind, Stats};
+use crate::engine::{EndReason, Event, Outcome, SourceInfo, Stats};
 use crate::session::export::CHANGE_HOLD_S;
 use crate::session::summary::{ChangeTracker, hold_windows};
 
@@ -874,13 +874,6 @@ impl App {
             format!("{text} (not saved: no session)")
         };
         self.log(LogKind::Note, text);
-    }
-
-    /// Whether the source is a live microphone.
-    pub fn is_mic(&self) -> bool {
-        self.source
-            .as_ref()
-            .is_some_and(|s| s.kind == SourceKind::Microphone)
     }
 }
 

@@ -1,6 +1,7 @@
 use std::time::Instant;
 
 use super::*;
+use crate::engine::SourceKind;
 use crate::engine::{Level, SpectrogramColumn, StartInfo, WindowResult};
 
 fn labels() -> Vec<String> {
