@@ -5,7 +5,8 @@
 //! resamples ([`dsp::resample`]), computes features ([`dsp::frontend`]), gates on voice
 //! activity ([`dsp::vad`]), runs the [`model`] over a sliding window and sends typed
 //! [`engine::Event`]s to whoever listens (a printer, the monitor, the session writer).
-//! Consumers never reach into the engine.
+//! Consumers never reach into the engine: the full-screen monitor ([`ui`]), the
+//! [`session`] writer and the labeled-[`recording`] recorder all consume the same events.
 
 pub mod audio;
 pub mod augment;
@@ -20,3 +21,4 @@ pub mod metrics;
 pub mod model;
 pub mod recording;
 pub mod session;
+pub mod ui;

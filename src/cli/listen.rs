@@ -56,11 +56,7 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
     {
         bail!("--duration must be a positive number of seconds, not {d}");
     }
-    if let Some(name) = &opts.session.session
-        && (name.trim().is_empty() || name.chars().any(char::is_control) || name.len() > 200)
-    {
-        bail!("--session needs a name or client code: one line of text, at most 200 bytes");
-    }
+    check_session_name(opts.session)?;
     let signals = StopSignals::install()?;
     let model = load_model(analysis)?;
     let mut config = analysis_config(&model, analysis);
@@ -242,6 +238,16 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
         (_, Some(EndReason::Failed(m))) => bail!("{m}"),
         _ => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// `--session NAME` must be one line of text: it is shown in lists and file headers.
+pub fn check_session_name(args: &SessionArgs) -> Result<()> {
+    if let Some(name) = &args.session
+        && (name.trim().is_empty() || name.chars().any(char::is_control) || name.len() > 200)
+    {
+        bail!("--session needs a name or client code: one line of text, at most 200 bytes");
+    }
+    Ok(())
 }
 
 /// Asks the engine to stop, remembering the first reason.

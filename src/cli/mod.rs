@@ -5,6 +5,7 @@ mod devices;
 mod eval;
 mod features;
 mod listen;
+mod monitor;
 mod output;
 mod pool;
 mod record;
@@ -42,6 +43,27 @@ pub struct Cli {
     /// Speaker id stored with labeled recordings (default: from the config, or "unknown").
     #[arg(long, value_name = "ID")]
     speaker: Option<String>,
+    #[command(flatten)]
+    monitor: MonitorArgs,
+}
+
+/// How the monitor (the bare `emotty` command) looks.
+#[derive(Debug, Clone, Default, Args)]
+pub struct MonitorArgs {
+    /// Show emotion names with emoji (default: from the config, else when the terminal
+    /// is likely to draw them).
+    #[arg(long, overrides_with = "no_emoji")]
+    emoji: bool,
+    /// Plain ASCII faces instead of emoji.
+    #[arg(long)]
+    no_emoji: bool,
+    /// Colours: auto (from COLORTERM and TERM), truecolor, 256 or 16.
+    #[arg(long, value_name = "WHICH", value_parser = ["auto", "truecolor", "256", "16"])]
+    colours: Option<String>,
+    /// Log, per analysis window drawn, the time from the end of its audio to the frame
+    /// that showed it (JSON lines), for measuring the monitor's latency.
+    #[arg(long, value_name = "FILE")]
+    latency_log: Option<PathBuf>,
 }
 
 /// The default time between analysis windows, in seconds.
@@ -362,17 +384,42 @@ pub fn run(mut cli: Cli) -> Result<ExitCode> {
             record::run(&args, &cli.analysis, dir, speaker)
         }
         Some(Command::Config { json }) => settings::show(&settings, &given, &cli.globals, json),
-        // Until the full-screen monitor lands, the bare command listens headless.
         None => {
             settings.apply_source(&mut cli.source);
             let (sessions_dir, _) = settings.sessions_dir(cli.globals.sessions_dir.as_deref())?;
-            listen::run(
-                &listen::Options {
+            let recordings_dir = settings
+                .recordings_dir(cli.globals.recordings_dir.as_deref())
+                .map(|(d, _)| d)
+                .map_err(|e| e.to_string());
+            let (speaker, _) = settings.speaker(cli.speaker.as_deref());
+            let m = &cli.monitor;
+            let emoji = if m.no_emoji {
+                Some(false)
+            } else if m.emoji {
+                Some(true)
+            } else {
+                settings.config.emoji
+            };
+            let colours = match m.colours.as_deref() {
+                Some("truecolor") => emotty::config::Colours::TrueColor,
+                Some("256") => emotty::config::Colours::Ansi256,
+                Some("16") => emotty::config::Colours::Ansi16,
+                Some(_) => emotty::config::Colours::Auto,
+                None => settings
+                    .config
+                    .colours
+                    .unwrap_or(emotty::config::Colours::Auto),
+            };
+            monitor::run(
+                &monitor::Options {
                     source: &cli.source,
-                    format: &[],
                     session: &cli.session,
-                    duration: None,
                     sessions_dir,
+                    recordings_dir,
+                    speaker,
+                    emoji,
+                    colours,
+                    latency_log: m.latency_log.clone(),
                 },
                 &cli.analysis,
             )

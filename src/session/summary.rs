@@ -149,34 +149,64 @@ pub fn hold_windows(hold_s: f64, hop_s: f64) -> usize {
 
 /// The debounced emotion changes. No-speech windows neither confirm nor break a run.
 pub fn emotion_changes(rows: &[TimelineRow], hold: usize) -> Vec<Change> {
-    let mut changes = Vec::new();
-    let mut current: Option<&str> = None;
-    let mut candidate: Option<(&str, f64, usize)> = None;
-    for row in rows {
-        let Some(e) = row.emotion.as_deref() else {
-            continue;
-        };
-        if Some(e) == current {
-            candidate = None;
-            continue;
-        }
-        let (name, since, count) = match candidate {
-            Some((c, since, n)) if c == e => (c, since, n + 1),
-            _ => (e, row.end_s, 1),
-        };
-        if count >= hold {
-            changes.push(Change {
-                t: since,
-                from: current.map(str::to_string),
-                to: name.to_string(),
-            });
-            current = Some(name);
-            candidate = None;
-        } else {
-            candidate = Some((name, since, count));
+    let mut tracker = ChangeTracker::new(hold);
+    rows.iter()
+        .filter_map(|row| tracker.push(row.end_s, row.emotion.as_deref()))
+        .collect()
+}
+
+/// [`emotion_changes`] one window at a time, for a live display: the monitor's log and
+/// `sessions show` then report the same changes at the same times.
+#[derive(Debug, Clone)]
+pub struct ChangeTracker {
+    hold: usize,
+    current: Option<String>,
+    /// A new emotion being confirmed: its name, the end of its first window, how many
+    /// windows in a row it has topped.
+    candidate: Option<(String, f64, usize)>,
+}
+
+impl ChangeTracker {
+    /// `hold` windows in a row confirm a change (see [`hold_windows`]).
+    pub fn new(hold: usize) -> ChangeTracker {
+        ChangeTracker {
+            hold: hold.max(1),
+            current: None,
+            candidate: None,
         }
     }
-    changes
+
+    /// The prevailing emotion, once one is confirmed.
+    pub fn current(&self) -> Option<&str> {
+        self.current.as_deref()
+    }
+
+    /// Feeds a window ending at `end_s` with its top emotion (`None`: no speech);
+    /// returns the change it confirms, if any.
+    pub fn push(&mut self, end_s: f64, emotion: Option<&str>) -> Option<Change> {
+        let e = emotion?;
+        if Some(e) == self.current.as_deref() {
+            self.candidate = None;
+            return None;
+        }
+        let (since, count) = match &self.candidate {
+            Some((c, since, n)) if c == e => (*since, n + 1),
+            _ => (end_s, 1),
+        };
+        if count >= self.hold {
+            let change = Change {
+                t: since,
+                from: self.current.take(),
+                to: e.to_string(),
+            };
+            self.current = Some(e.to_string());
+            self.candidate = None;
+            Some(change)
+        } else {
+            self.candidate = Some((e.to_string(), since, count));
+            None
+        }
+    }
 }
 
 #[cfg(test)]

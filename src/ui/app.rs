@@ -1,0 +1,903 @@
+//! The monitor's state: everything the screen shows, fed by engine events and keys.
+//!
+//! Pure on purpose: no terminal, no files, no clocks of its own. The edge
+//! (`emotty`'s `monitor` command) feeds it [`Event`]s, key presses and the outcome of
+//! what it asked for ([`Command`]s: save a marker, start a recording, switch the
+//! device), and draws it when [`App::redraw`] says something changed. That keeps
+//! every behaviour of the monitor testable without a terminal, and keeps the UI from
+//! ever reaching into the engine.
+
+use std::collections::VecDeque;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use crate::engine::{EndReason, Event, Outcome, SourceInfo, Stats};
+use crate::session::export::CHANGE_HOLD_S;
+use crate::session::summary::{ChangeTracker, hold_windows};
+
+/// Spectrogram frames (10 ms each) averaged into one screen column: 40 ms a column
+/// shows about 3 s at 80 columns and 7 s at 200.
+pub const FRAMES_PER_COLUMN: usize = 4;
+
+/// Spectrogram columns kept: wider than any terminal is likely to be.
+const MAX_COLUMNS: usize = 600;
+
+/// Log lines kept in memory (the session keeps everything).
+const MAX_LOG: usize = 5000;
+
+/// Timeline points kept: 12 hours at a 0.5 s hop.
+const MAX_TIMELINE: usize = 86_400;
+
+/// Seconds per timeline cell at each zoom step.
+pub const ZOOM_STEPS: [f64; 8] = [0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0];
+
+/// Default zoom: 2 s a cell, about two minutes at 80 columns.
+const DEFAULT_ZOOM: usize = 2;
+
+/// How long the clipping mark stays lit after a clipped block, in seconds.
+const CLIP_HOLD_S: f64 = 2.0;
+
+/// What a key does. The key table [`BINDINGS`] maps keys to these; the help overlay
+/// is drawn from the same table, so it lists exactly the bindings in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Help,
+    Quit,
+    Pause,
+    Marker,
+    Note,
+    Record,
+    Devices,
+    Emoji,
+    ZoomIn,
+    ZoomOut,
+    ScrollUp,
+    ScrollDown,
+    PageUp,
+    PageDown,
+    LogEnd,
+}
+
+/// One line of the key table.
+#[derive(Debug, Clone, Copy)]
+pub struct Binding {
+    pub keys: &'static str,
+    pub what: &'static str,
+    pub action: Action,
+}
+
+/// Every binding of the main screen, in the order the help shows them.
+pub const BINDINGS: &[Binding] = &[
+    Binding {
+        keys: "? F1",
+        what: "this help",
+        action: Action::Help,
+    },
+    Binding {
+        keys: "q Ctrl-C",
+        what: "quit (asks first while recording)",
+        action: Action::Quit,
+    },
+    Binding {
+        keys: "Space",
+        what: "pause / resume the display and the session",
+        action: Action::Pause,
+    },
+    Binding {
+        keys: "m",
+        what: "drop a marker",
+        action: Action::Marker,
+    },
+    Binding {
+        keys: "n",
+        what: "type a note into the log",
+        action: Action::Note,
+    },
+    Binding {
+        keys: "r",
+        what: "start a labeled recording (then 1-8), or stop it",
+        action: Action::Record,
+    },
+    Binding {
+        keys: "d",
+        what: "choose the input device",
+        action: Action::Devices,
+    },
+    Binding {
+        keys: "e",
+        what: "emoji on / off",
+        action: Action::Emoji,
+    },
+    Binding {
+        keys: "+ -",
+        what: "zoom the timeline in / out",
+        action: Action::ZoomIn,
+    },
+    Binding {
+        keys: "Up Down",
+        what: "scroll the log a line",
+        action: Action::ScrollUp,
+    },
+    Binding {
+        keys: "PgUp PgDn",
+        what: "scroll the log a page",
+        action: Action::PageUp,
+    },
+    Binding {
+        keys: "End",
+        what: "back to the newest log line",
+        action: Action::LogEnd,
+    },
+];
+
+/// The action of a key on the main screen.
+pub fn action_of(key: &KeyEvent) -> Option<Action> {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    Some(match key.code {
+        KeyCode::Char('c') if ctrl => Action::Quit,
+        _ if ctrl => return None,
+        KeyCode::Char('?') | KeyCode::F(1) => Action::Help,
+        KeyCode::Char('q') => Action::Quit,
+        KeyCode::Char(' ') => Action::Pause,
+        KeyCode::Char('m') => Action::Marker,
+        KeyCode::Char('n') => Action::Note,
+        KeyCode::Char('r') => Action::Record,
+        KeyCode::Char('d') => Action::Devices,
+        KeyCode::Char('e') => Action::Emoji,
+        KeyCode::Char('+') | KeyCode::Char('=') => Action::ZoomIn,
+        KeyCode::Char('-') | KeyCode::Char('_') => Action::ZoomOut,
+        KeyCode::Up => Action::ScrollUp,
+        KeyCode::Down => Action::ScrollDown,
+        KeyCode::PageUp => Action::PageUp,
+        KeyCode::PageDown => Action::PageDown,
+        KeyCode::End => Action::LogEnd,
+        _ => return None,
+    })
+}
+
+/// What the app asks the edge to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Quit,
+    /// Log a marker in the session.
+    Marker(String),
+    /// Log a note in the session.
+    Note(String),
+    /// Pause or resume the session's timeline.
+    Pause,
+    Resume,
+    /// Start a labeled recording (one of the eight labels).
+    StartRecording(String),
+    /// Stop and save the recording.
+    StopRecording,
+    /// Stop the recording without saving it.
+    DiscardRecording,
+    /// Fetch the device list (answer with [`App::show_devices`]).
+    ListDevices,
+    /// Capture from this device instead (its cpal id, or its name).
+    SwitchDevice {
+        id: String,
+        name: String,
+    },
+}
+
+/// An input device as the picker shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceEntry {
+    pub name: String,
+    pub id: String,
+    pub detail: String,
+    pub is_default: bool,
+}
+
+/// A window on top of the main screen, which takes the keys while open.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overlay {
+    None,
+    Help,
+    /// Typing a note.
+    Note(String),
+    /// `r` was pressed: waiting for the label key.
+    ChooseLabel,
+    /// The device list (`None` until the edge has listed the devices).
+    Devices {
+        list: Option<Vec<DeviceEntry>>,
+        selected: usize,
+    },
+    /// Quit asked while recording.
+    ConfirmQuit,
+}
+
+/// The state of the audio source, for the status line and the no-device screen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceState {
+    /// Opening; nothing heard yet.
+    Starting,
+    Running,
+    /// No device could be opened; the message says why and what to do.
+    NoDevice(String),
+    /// The device went away; the edge retries.
+    Lost(String),
+    /// A file or pipe ended.
+    Ended,
+    /// The engine failed.
+    Failed(String),
+}
+
+/// What the model said about the latest window.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Latest {
+    /// No window yet.
+    Waiting,
+    NoSpeech {
+        speech_ratio: f32,
+    },
+    Emotion {
+        probs: Vec<f32>,
+        top: usize,
+    },
+}
+
+/// How soon the screen needs redrawing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Redraw {
+    None,
+    /// Only the spectrogram or the level moved: a slower frame rate will do.
+    Moving,
+    /// A key, a log line: within a frame.
+    Urgent,
+    /// A new window's verdict: at once, so the bars follow the audio closely. Windows
+    /// come a hop apart (0.5 s), so this adds two frames a second at most.
+    Now,
+}
+
+/// One timeline point: a window's end (session time) and its top label.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    pub end_s: f64,
+    /// `None`: no speech.
+    pub top: Option<u8>,
+}
+
+/// What a log line is about (its symbol and colour).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogKind {
+    Info,
+    Emotion,
+    Marker,
+    Note,
+    Recording,
+    Device,
+    Warning,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEntry {
+    /// Session time (seconds of audio) when it happened.
+    pub t: f64,
+    pub kind: LogKind,
+    pub text: String,
+}
+
+/// A recording in progress.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recording {
+    pub label: String,
+    /// Session time at the start.
+    pub since_s: f64,
+}
+
+/// Fixed facts about the run.
+#[derive(Debug, Clone)]
+pub struct AppSetup {
+    /// Labels, until the engine says (the model's).
+    pub labels: Vec<String>,
+    pub model_name: String,
+    pub emoji: bool,
+    /// Why recordings cannot be made, if they cannot.
+    pub recording_unavailable: Option<String>,
+    /// The session's id, or `None` with `--no-session`.
+    pub session: Option<String>,
+}
+
+/// The whole state of the monitor. See the module docs.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub labels: Vec<String>,
+    pub model_name: String,
+    pub source: Option<SourceInfo>,
+    pub source_state: SourceState,
+    pub mel_frequencies: Vec<f32>,
+    pub hop_s: f64,
+    /// Session time of the latest audio.
+    pub time_s: f64,
+    /// Added to the engine's times: a new engine (device switch) starts from 0.
+    base_s: f64,
+    engines: usize,
+    /// Wall-clock seconds since the monitor started, for the session clock.
+    pub clock_s: u64,
+    pub level: Option<(f32, f32)>,
+    pub clipped_at: Option<f64>,
+    /// The latest window's speech verdict (`None` before the first).
+    pub speech: Option<bool>,
+    pub latest: Latest,
+    /// Spectrogram columns (dB per mel band), oldest first.
+    pub columns: VecDeque<Vec<f32>>,
+    acc: Vec<f32>,
+    acc_n: usize,
+    pub timeline: VecDeque<Point>,
+    /// Session times at which the display was paused and resumed (gaps in the strip).
+    pub pauses: Vec<(f64, Option<f64>)>,
+    pub zoom: usize,
+    pub log: VecDeque<LogEntry>,
+    /// Lines scrolled up from the newest.
+    pub log_scroll: usize,
+    /// Lines the log panel shows, set by the drawing code (for page scrolling).
+    pub log_page: usize,
+    changes: ChangeTracker,
+    pub stats: Option<Stats>,
+    pub dropped: u64,
+    pub paused: bool,
+    pub emoji: bool,
+    pub overlay: Overlay,
+    pub recording: Option<Recording>,
+    pub recording_unavailable: Option<String>,
+    pub session: Option<String>,
+    markers: usize,
+    /// Index of the latest window drawn as bars, for latency logging.
+    pub latest_window: Option<u64>,
+    /// Why the session stopped being written, if it did.
+    pub session_error: Option<String>,
+    /// A new window's verdict is not on screen yet.
+    verdict: bool,
+    /// Something changed that should be on screen soon (a key, a log line).
+    dirty: bool,
+    /// Only the moving parts changed (spectrogram, level): may wait a frame or two.
+    moved: bool,
+}
+
+impl App {
+    pub fn new(setup: AppSetup) -> App {
+        App {
+            labels: setup.labels,
+            model_name: setup.model_name,
+            source: None,
+            source_state: SourceState::Starting,
+            mel_frequencies: Vec::new(),
+            hop_s: 0.5,
+            time_s: 0.0,
+            base_s: 0.0,
+            engines: 0,
+            clock_s: 0,
+            level: None,
+            clipped_at: None,
+            speech: None,
+            latest: Latest::Waiting,
+            columns: VecDeque::new(),
+            acc: Vec::new(),
+            acc_n: 0,
+            timeline: VecDeque::new(),
+            pauses: Vec::new(),
+            zoom: DEFAULT_ZOOM,
+            log: VecDeque::new(),
+            log_scroll: 0,
+            log_page: 5,
+            changes: ChangeTracker::new(hold_windows(CHANGE_HOLD_S, 0.5)),
+            stats: None,
+            dropped: 0,
+            paused: false,
+            emoji: setup.emoji,
+            overlay: Overlay::None,
+            recording: None,
+            recording_unavailable: setup.recording_unavailable,
+            session: setup.session,
+            markers: 0,
+            latest_window: None,
+            session_error: None,
+            verdict: false,
+            dirty: true,
+            moved: false,
+        }
+    }
+
+    /// How soon what changed since the last [`App::drawn`] must be on screen.
+    pub fn redraw(&self) -> Redraw {
+        if self.verdict {
+            Redraw::Now
+        } else if self.dirty {
+            Redraw::Urgent
+        } else if self.moved {
+            Redraw::Moving
+        } else {
+            Redraw::None
+        }
+    }
+
+    /// The screen now shows the state.
+    pub fn drawn(&mut self) {
+        self.verdict = false;
+        self.dirty = false;
+        self.moved = false;
+    }
+
+    /// Text pasted into the terminal: goes into a note being typed.
+    pub fn on_paste(&mut self, text: &str) {
+        if let Overlay::Note(note) = &mut self.overlay {
+            for c in text.chars().filter(|c| !c.is_control()) {
+                if note.len() >= 500 {
+                    break;
+                }
+                note.push(c);
+            }
+            self.dirty = true;
+        }
+    }
+
+    /// The session could not be written any more.
+    pub fn session_failed(&mut self, message: &str) {
+        if self.session_error.is_none() {
+            self.session_error = Some(message.to_string());
+            self.log(
+                LogKind::Error,
+                format!("session no longer saved: {message}"),
+            );
+        }
+    }
+
+    /// Forces a redraw (after a resize).
+    pub fn touch(&mut self) {
+        self.dirty = true;
+    }
+
+    /// The label names the timeline points refer to.
+    pub fn label(&self, i: usize) -> &str {
+        self.labels.get(i).map_or("?", String::as_str)
+    }
+
+    /// Seconds per timeline cell.
+    pub fn seconds_per_cell(&self) -> f64 {
+        ZOOM_STEPS[self.zoom.min(ZOOM_STEPS.len() - 1)]
+    }
+
+    /// Sets the wall-clock seconds since start; redraws only when the second changes.
+    pub fn set_clock(&mut self, seconds: u64) {
+        if seconds != self.clock_s {
+            self.clock_s = seconds;
+            self.dirty = true;
+        }
+    }
+
+    /// Adds a line to the log. A log scrolled up stays on the lines it shows.
+    pub fn log(&mut self, kind: LogKind, text: impl Into<String>) {
+        self.log.push_back(LogEntry {
+            t: self.time_s,
+            kind,
+            text: text.into(),
+        });
+        if self.log_scroll > 0 {
+            self.log_scroll += 1;
+        }
+        while self.log.len() > MAX_LOG {
+            self.log.pop_front();
+        }
+        self.log_scroll = self.log_scroll.min(self.log.len().saturating_sub(1));
+        self.dirty = true;
+    }
+
+    /// Feeds one engine event.
+    pub fn on_event(&mut self, event: &Event) {
+        match event {
+            Event::Started(s) => {
+                if self.engines > 0 {
+                    self.base_s = self.time_s;
+                    self.log(
+                        LogKind::Device,
+                        format!(
+                            "source: {} ({} Hz, {} ch)",
+                            s.source.name, s.source.sample_rate, s.source.channels
+                        ),
+                    );
+                }
+                self.engines += 1;
+                self.labels = s.labels.clone();
+                self.model_name = s.model_name.clone();
+                self.mel_frequencies = s.mel_frequencies.clone();
+                if (s.hop_s - self.hop_s).abs() > 1e-9 || self.engines == 1 {
+                    self.hop_s = s.hop_s;
+                    let current = self.changes.current().map(str::to_string);
+                    self.changes = ChangeTracker::new(hold_windows(CHANGE_HOLD_S, s.hop_s));
+                    if let Some(c) = current {
+                        self.changes.push(0.0, Some(&c));
+                    }
+                }
+                if matches!(self.source_state, SourceState::Lost(_)) {
+                    self.log(LogKind::Device, format!("audio is back: {}", s.source.name));
+                }
+                self.source = Some(s.source.clone());
+                self.source_state = SourceState::Running;
+                self.level = None;
+                self.speech = None;
+                self.latest = Latest::Waiting;
+                self.acc.clear();
+                self.acc_n = 0;
+                self.dropped = 0;
+                self.dirty = true;
+            }
+            Event::Level(l) => {
+                self.advance(l.time_s);
+                if l.clipped {
+                    self.clipped_at = Some(self.time_s);
+                }
+                if !self.paused {
+                    self.level = Some((l.rms_dbfs, l.peak_dbfs));
+                    self.moved = true;
+                }
+            }
+            Event::Spectrogram(c) => {
+                self.advance(c.time_s);
+                if self.paused {
+                    return;
+                }
+                if self.acc.len() != c.mel_db.len() {
+                    self.acc = vec![0.0; c.mel_db.len()];
+                    self.acc_n = 0;
+                }
+                for (a, v) in self.acc.iter_mut().zip(&c.mel_db) {
+                    *a += v;
+                }
+                self.acc_n += 1;
+                if self.acc_n == FRAMES_PER_COLUMN {
+                    let n = self.acc_n as f32;
+                    let col: Vec<f32> = self.acc.iter().map(|a| a / n).collect();
+                    self.acc.iter_mut().for_each(|a| *a = 0.0);
+                    self.acc_n = 0;
+                    self.columns.push_back(col);
+                    while self.columns.len() > MAX_COLUMNS {
+                        self.columns.pop_front();
+                    }
+                    self.moved = true;
+                }
+            }
+            Event::Window(w) => {
+                self.advance(w.end_s);
+                if self.paused {
+                    return;
+                }
+                let end_s = self.base_s + w.end_s;
+                self.speech = Some(w.top().is_some());
+                self.latest = match &w.outcome {
+                    Outcome::NoSpeech => Latest::NoSpeech {
+                        speech_ratio: w.speech_ratio,
+                    },
+                    Outcome::Emotion { probs, top } => Latest::Emotion {
+                        probs: probs.clone(),
+                        top: *top,
+                    },
+                };
+                self.timeline.push_back(Point {
+                    end_s,
+                    top: w.top().and_then(|t| u8::try_from(t).ok()),
+                });
+                while self.timeline.len() > MAX_TIMELINE {
+                    self.timeline.pop_front();
+                }
+                let top = w.top().map(|t| self.label(t).to_string());
+                if let Some(change) = self.changes.push(end_s, top.as_deref()) {
+                    let pct = w.probs().and_then(|p| w.top().map(|t| p[t])).unwrap_or(0.0);
+                    let text = match &change.from {
+                        Some(from) => {
+                            format!("{from} → {} ({:.0}%)", change.to, pct * 100.0)
+                        }
+                        None => format!("{} ({:.0}%)", change.to, pct * 100.0),
+                    };
+                    self.log.push_back(LogEntry {
+                        t: change.t,
+                        kind: LogKind::Emotion,
+                        text,
+                    });
+                    if self.log_scroll > 0 {
+                        self.log_scroll += 1;
+                    }
+                }
+                self.latest_window = Some(w.index);
+                self.verdict = true;
+            }
+            Event::Stats(s) => {
+                self.advance(s.time_s);
+                if s.dropped_samples > self.dropped {
+                    let channels = self
+                        .source
+                        .as_ref()
+                        .map_or(1, |s| u64::from(s.channels.max(1)));
+                    let frames = (s.dropped_samples - self.dropped) / channels;
+                    self.log(
+                        LogKind::Warning,
+                        format!("{frames} frames of audio dropped (the analysis fell behind)"),
+                    );
+                    self.dropped = s.dropped_samples;
+                }
+                self.stats = Some(*s);
+            }
+            Event::Warning { message } => self.log(LogKind::Warning, message.clone()),
+            Event::Ended(reason) => {
+                match reason {
+                    EndReason::EndOfInput => {
+                        self.source_state = SourceState::Ended;
+                        self.log(LogKind::Info, "end of input");
+                    }
+                    EndReason::Stopped => {}
+                    EndReason::DeviceLost(m) => {
+                        self.source_state = SourceState::Lost(m.clone());
+                        self.log(LogKind::Error, format!("device lost: {m}"));
+                    }
+                    EndReason::Failed(m) => {
+                        self.source_state = SourceState::Failed(m.clone());
+                        self.log(LogKind::Error, format!("analysis stopped: {m}"));
+                    }
+                }
+                self.level = None;
+                self.dirty = true;
+            }
+        }
+    }
+
+    fn advance(&mut self, engine_time_s: f64) {
+        let t = self.base_s + engine_time_s;
+        if t > self.time_s {
+            self.time_s = t;
+        }
+    }
+
+    /// No source could be opened at start (or after a switch); `message` says why.
+    pub fn no_device(&mut self, message: impl Into<String>) {
+        let message = message.into();
+        self.log(LogKind::Error, message.clone());
+        self.source_state = SourceState::NoDevice(message);
+        self.dirty = true;
+    }
+
+    /// The clipping mark is lit.
+    pub fn clipping(&self) -> bool {
+        self.clipped_at
+            .is_some_and(|t| self.time_s - t <= CLIP_HOLD_S)
+    }
+
+    /// The edge started the recording.
+    pub fn recording_started(&mut self, label: &str) {
+        self.recording = Some(Recording {
+            label: label.to_string(),
+            since_s: self.time_s,
+        });
+        self.log(LogKind::Recording, format!("recording {label}…"));
+    }
+
+    /// The recording ended (saved, discarded or failed); `text` says how.
+    pub fn recording_ended(&mut self, kind: LogKind, text: impl Into<String>) {
+        self.recording = None;
+        self.log(kind, text);
+    }
+
+    /// Seconds recorded so far.
+    pub fn recording_elapsed(&self) -> Option<f64> {
+        self.recording
+            .as_ref()
+            .map(|r| (self.time_s - r.since_s).max(0.0))
+    }
+
+    /// The device list for the picker.
+    pub fn show_devices(&mut self, list: Vec<DeviceEntry>) {
+        if let Overlay::Devices { list: l, selected } = &mut self.overlay {
+            let current = self.source.as_ref().map(|s| s.name.clone());
+            *selected = list
+                .iter()
+                .position(|d| Some(&d.name) == current.as_ref())
+                .or_else(|| list.iter().position(|d| d.is_default))
+                .unwrap_or(0);
+            *l = Some(list);
+            self.dirty = true;
+        }
+    }
+
+    /// Handles a key press; returns what the edge must do.
+    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Command> {
+        if key.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
+        self.dirty = true;
+        let ctrl_c =
+            key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+        match std::mem::replace(&mut self.overlay, Overlay::None) {
+            Overlay::None => {}
+            Overlay::Help => {
+                // Any key closes the help; the quit keys also quit.
+                return match action_of(&key) {
+                    Some(Action::Quit) => self.quit(),
+                    _ => Vec::new(),
+                };
+            }
+            Overlay::Note(mut text) => {
+                match key.code {
+                    _ if ctrl_c => {}
+                    KeyCode::Esc => {}
+                    KeyCode::Enter => {
+                        let text = text.trim().to_string();
+                        if !text.is_empty() {
+                            return vec![Command::Note(text)];
+                        }
+                    }
+                    KeyCode::Backspace => {
+                        text.pop();
+                        self.overlay = Overlay::Note(text);
+                    }
+                    KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                        self.overlay = Overlay::Note(String::new());
+                    }
+                    KeyCode::Char(c) if !c.is_control() => {
+                        if text.len() < 500 {
+                            text.push(c);
+                        }
+                        self.overlay = Overlay::Note(text);
+                    }
+                    _ => self.overlay = Overlay::Note(text),
+                }
+                return Vec::new();
+            }
+            Overlay::ChooseLabel => {
+                if let KeyCode::Char(c) = key.code
+                    && let Some(d) = c.to_digit(10)
+                    && (1..=8).contains(&d)
+                    && !ctrl_c
+                {
+                    let label = crate::corpus::EMOTIONS[d as usize - 1];
+                    return vec![Command::StartRecording(label.to_string())];
+                }
+                // Esc, r or anything else: no recording.
+                return Vec::new();
+            }
+            Overlay::Devices { list, mut selected } => {
+                let n = list.as_ref().map_or(0, Vec::len);
+                match key.code {
+                    _ if ctrl_c => return Vec::new(),
+                    KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('d') => return Vec::new(),
+                    KeyCode::Up | KeyCode::Char('k') => selected = selected.saturating_sub(1),
+                    KeyCode::Down | KeyCode::Char('j') => {
+                        selected = (selected + 1).min(n.saturating_sub(1))
+                    }
+                    KeyCode::Enter => {
+                        if let Some(d) = list.as_ref().and_then(|l| l.get(selected)) {
+                            return vec![Command::SwitchDevice {
+                                id: d.id.clone(),
+                                name: d.name.clone(),
+                            }];
+                        }
+                        return Vec::new();
+                    }
+                    _ => {}
+                }
+                self.overlay = Overlay::Devices { list, selected };
+                return Vec::new();
+            }
+            Overlay::ConfirmQuit => {
+                return match key.code {
+                    KeyCode::Char('y') | KeyCode::Char('s') => {
+                        vec![Command::StopRecording, Command::Quit]
+                    }
+                    KeyCode::Char('d') => vec![Command::DiscardRecording, Command::Quit],
+                    _ => Vec::new(),
+                };
+            }
+        }
+        let Some(action) = action_of(&key) else {
+            return Vec::new();
+        };
+        match action {
+            Action::Help => self.overlay = Overlay::Help,
+            Action::Quit => return self.quit(),
+            Action::Pause => {
+                self.paused = !self.paused;
+                if self.paused {
+                    self.pauses.push((self.time_s, None));
+                    self.log(LogKind::Info, "paused");
+                    return vec![Command::Pause];
+                }
+                if let Some(last) = self.pauses.last_mut() {
+                    last.1 = Some(self.time_s);
+                }
+                self.log(LogKind::Info, "resumed");
+                return vec![Command::Resume];
+            }
+            Action::Marker => {
+                self.markers += 1;
+                return vec![Command::Marker(format!("marker {}", self.markers))];
+            }
+            Action::Note => self.overlay = Overlay::Note(String::new()),
+            Action::Record => {
+                if self.recording.is_some() {
+                    return vec![Command::StopRecording];
+                }
+                match &self.recording_unavailable {
+                    Some(why) => {
+                        let why = why.clone();
+                        self.log(LogKind::Error, format!("cannot record: {why}"));
+                    }
+                    None => self.overlay = Overlay::ChooseLabel,
+                }
+            }
+            Action::Devices => {
+                self.overlay = Overlay::Devices {
+                    list: None,
+                    selected: 0,
+                };
+                return vec![Command::ListDevices];
+            }
+            Action::Emoji => self.emoji = !self.emoji,
+            Action::ZoomIn => self.zoom = self.zoom.saturating_sub(1),
+            Action::ZoomOut => self.zoom = (self.zoom + 1).min(ZOOM_STEPS.len() - 1),
+            Action::ScrollUp => self.scroll_log(1),
+            Action::ScrollDown => self.scroll_log(-1),
+            Action::PageUp => self.scroll_log(self.log_page.max(1) as isize),
+            Action::PageDown => self.scroll_log(-(self.log_page.max(1) as isize)),
+            Action::LogEnd => self.log_scroll = 0,
+        }
+        Vec::new()
+    }
+
+    fn quit(&mut self) -> Vec<Command> {
+        if self.recording.is_some() {
+            self.overlay = Overlay::ConfirmQuit;
+            Vec::new()
+        } else {
+            vec![Command::Quit]
+        }
+    }
+
+    fn scroll_log(&mut self, by: isize) {
+        let max = self.log.len().saturating_sub(self.log_page.max(1));
+        self.log_scroll = self.log_scroll.saturating_add_signed(by).min(max);
+    }
+
+    /// A marker the edge has logged in the session (or not: `saved` false).
+    pub fn marker_logged(&mut self, label: &str, saved: bool) {
+        let text = if saved {
+            label.to_string()
+        } else {
+            format!("{label} (not saved: no session)")
+        };
+        self.log(LogKind::Marker, text);
+    }
+
+    pub fn note_logged(&mut self, text: &str, saved: bool) {
+        let text = if saved {
+            text.to_string()
+        } else {
+            format!("{text} (not saved: no session)")
+        };
+        self.log(LogKind::Note, text);
+    }
+}
+
+/// "12:34.5" or "1:02:03.4" for a session time.
+pub fn clock_tenths(t: f64) -> String {
+    let t = t.max(0.0);
+    let tenths = (t * 10.0).floor() as u64;
+    let (h, m, s, d) = (
+        tenths / 36000,
+        tenths / 600 % 60,
+        tenths / 10 % 60,
+        tenths % 10,
+    );
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}.{d}")
+    } else {
+        format!("{m:02}:{s:02}.{d}")
+    }
+}
+
+/// "00:12:34" for the session clock.
+pub fn clock_hms(s: u64) -> String {
+    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,202 @@
+//! Taking the terminal over, and always giving it back.
+//!
+//! The monitor switches the terminal to raw mode and the alternate screen. If it then
+//! dies without undoing that, the user's shell is left echoing nothing and drawing
+//! nowhere, which over SSH looks like a hung machine. So the terminal is restored
+//! from every way out: a normal quit (the [`TerminalGuard`] is dropped), a panic (a
+//! hook restores it before the panic message is printed, so the message is readable),
+//! and SIGTERM or SIGHUP (the loop sees [`StopFlags`] and quits normally, closing the
+//! session too).
+//!
+//! While the UI owns the screen, file descriptor 2 points at /dev/null (or a log
+//! file): alsa-lib, libjack and PulseAudio's client library print to stderr from deep
+//! inside device probing, and any such line would land in the middle of the picture.
+//! Our own errors are shown on screen, and printed after the terminal is restored.
+
+use std::io::{self, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use crossterm::{cursor, execute};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+
+/// The terminal the monitor draws on: stdout behind a large buffer. Stdout's own
+/// buffer is a line buffer of 1 KiB, and a frame is one long line of escape codes, so
+/// without this a full-screen spectrogram frame would take a hundred `write`s.
+pub type Term = Terminal<CrosstermBackend<io::BufWriter<io::Stdout>>>;
+
+/// Bytes buffered per frame before a `write`: a 200×60 true-colour frame fits.
+const FRAME_BUFFER: usize = 1 << 18;
+
+/// The saved stderr, while it is redirected (-1: not redirected).
+static SAVED_STDERR: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+/// The terminal is in raw mode / the alternate screen.
+static TAKEN: AtomicBool = AtomicBool::new(false);
+
+/// Errors setting the terminal up.
+#[derive(Debug, thiserror::Error)]
+pub enum TerminalError {
+    #[error(
+        "standard output is not a terminal: the monitor needs one (use `emotty listen` in scripts and pipes)"
+    )]
+    NotATerminal,
+    #[error("cannot set up the terminal: {0}")]
+    Setup(#[source] io::Error),
+}
+
+/// Owns the terminal while the monitor runs; dropping it restores everything.
+pub struct TerminalGuard {
+    pub terminal: Term,
+}
+
+impl TerminalGuard {
+    /// Enters raw mode and the alternate screen, hides the cursor, installs the panic
+    /// hook and points stderr at `stderr_to` (or /dev/null).
+    pub fn take(stderr_to: Option<&Path>) -> Result<TerminalGuard, TerminalError> {
+        use std::io::IsTerminal;
+        if !io::stdout().is_terminal() {
+            return Err(TerminalError::NotATerminal);
+        }
+        install_panic_hook();
+        enable_raw_mode().map_err(TerminalError::Setup)?;
+        TAKEN.store(true, Ordering::SeqCst);
+        let mut out = io::stdout();
+        if let Err(e) = execute!(
+            out,
+            EnterAlternateScreen,
+            EnableBracketedPaste,
+            cursor::Hide
+        ) {
+            restore();
+            return Err(TerminalError::Setup(e));
+        }
+        redirect_stderr(stderr_to);
+        let out = io::BufWriter::with_capacity(FRAME_BUFFER, io::stdout());
+        let terminal = match Terminal::new(CrosstermBackend::new(out)) {
+            Ok(t) => t,
+            Err(e) => {
+                restore();
+                return Err(TerminalError::Setup(e));
+            }
+        };
+        Ok(TerminalGuard { terminal })
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+/// Gives the terminal back: stderr, cursor, main screen, cooked mode. Safe to call
+/// more than once and from the panic hook.
+pub fn restore() {
+    restore_stderr();
+    if TAKEN.swap(false, Ordering::SeqCst) {
+        let mut out = io::stdout();
+        let _ = execute!(
+            out,
+            DisableBracketedPaste,
+            LeaveAlternateScreen,
+            cursor::Show
+        );
+        let _ = disable_raw_mode();
+        let _ = out.flush();
+    }
+}
+
+fn install_panic_hook() {
+    static INSTALLED: AtomicBool = AtomicBool::new(false);
+    if INSTALLED.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        previous(info);
+    }));
+}
+
+/// Points fd 2 at `to` (appending) or /dev/null, keeping the original to restore.
+fn redirect_stderr(to: Option<&Path>) {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        if SAVED_STDERR.load(Ordering::SeqCst) >= 0 {
+            return;
+        }
+        let target = match to {
+            Some(p) => std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p),
+            None => std::fs::OpenOptions::new().write(true).open("/dev/null"),
+        };
+        let Ok(target) = target else { return };
+        // SAFETY: descriptor juggling on fd 2 only; the duplicate is kept in
+        // SAVED_STDERR until restore_stderr puts it back and closes it.
+        unsafe {
+            let saved = libc::dup(2);
+            if saved < 0 {
+                return;
+            }
+            if libc::dup2(target.as_raw_fd(), 2) < 0 {
+                libc::close(saved);
+                return;
+            }
+            SAVED_STDERR.store(saved, Ordering::SeqCst);
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = to;
+}
+
+fn restore_stderr() {
+    #[cfg(unix)]
+    {
+        let saved = SAVED_STDERR.swap(-1, Ordering::SeqCst);
+        if saved >= 0 {
+            // SAFETY: `saved` is the descriptor dup'ed in redirect_stderr.
+            unsafe {
+                libc::dup2(saved, 2);
+                libc::close(saved);
+            }
+        }
+    }
+}
+
+/// SIGTERM, SIGHUP and SIGINT seen by the monitor (raw mode turns Ctrl-C into a key,
+/// but `kill -INT` still arrives as a signal). The handlers only set a flag.
+pub struct StopFlags {
+    which: Arc<AtomicUsize>,
+}
+
+impl StopFlags {
+    pub fn install() -> io::Result<StopFlags> {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let which = Arc::new(AtomicUsize::new(0));
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
+            signal_hook::flag::register_usize(sig, which.clone(), sig as usize)?;
+        }
+        Ok(StopFlags { which })
+    }
+
+    /// The name of the signal that asked us to stop.
+    pub fn received(&self) -> Option<&'static str> {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        match self.which.load(Ordering::SeqCst) {
+            0 => None,
+            s if s == SIGINT as usize => Some("SIGINT"),
+            s if s == SIGTERM as usize => Some("SIGTERM"),
+            s if s == SIGHUP as usize => Some("SIGHUP"),
+            _ => Some("a signal"),
+        }
+    }
+}
