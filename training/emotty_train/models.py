@@ -56,8 +56,8 @@ class Ours(nn.Module):
         self,
         dim: int = 40,
         n_classes: int = 8,
-        channels: int = 96,
-        hidden: int = 64,
+        channels: int = 128,
+        hidden: int = 96,
         dropout: float = 0.3,
         cmn: str = "all",
     ):
@@ -202,7 +202,7 @@ MODELS = {
 }
 
 DESCRIPTIONS = {
-    "ours": "Conv1d×3 (stride 4) → BiLSTM(64) → attention pooling → MLP, over 40 MFCCs + pitch track; per-window CMN; augmentation",
+    "ours": "Conv1d×3 (128 ch, stride 4) → BiLSTM(96) → attention + mean pooling → MLP, over 40 MFCCs + pitch track; per-window CMN; augmentation, SpecAugment, weight averaging",
     "lstm128-dense": "LSTM(128) over the MFCC sequence → Dense 64 → Dense 32 → Dense 8 (published real-time LSTM system)",
     "lstm64x2-mean": "2 × LSTM(64) → Dense 8 on the mean MFCC vector as a one-step sequence (published TESS system)",
     "lstm64x2-seq": "2 × LSTM(64) → Dense 8 on the full MFCC sequence",
