@@ -379,6 +379,50 @@ fn sigterm_and_sighup_close_the_session_and_give_the_terminal_back() {
 }
 
 #[test]
+fn a_dropped_connection_ends_the_program_and_closes_the_session() {
+    // The terminal goes away under the program, as when an SSH connection drops: the
+    // tmux server is killed, the pty hangs up. crossterm spins on a hung-up terminal,
+    // so without a check of its own the monitor stayed alive at 100 % of a core with
+    // its session open; with a file and with no microphone at all.
+    for source in ["file", "no device"] {
+        let home = Home::new();
+        let (sessions, _) = dirs(&home);
+        let input = match source {
+            "file" => format!("--input {}", quote(&speech_wav(home.path(), 20.0))),
+            _ => "--device no-such-microphone-xyz".to_string(),
+        };
+        let args = format!(
+            "{input} --model {} --sessions-dir {}",
+            quote(&model()),
+            quote(&sessions)
+        );
+        let Some(t) = Tmux::start(&pane_command(&home, &args, ""), 80, 24) else {
+            return;
+        };
+        t.wait_for("the monitor", Duration::from_secs(30), |s| {
+            s.contains("dBFS") || s.contains("No audio input")
+        });
+        let pid = t.program_pid();
+        drop(t);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::path::Path::new(&format!("/proc/{pid}/stat")).exists()
+            && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .unwrap_or_default()
+                .contains(") Z ")
+        {
+            assert!(
+                Instant::now() < deadline,
+                "{source}: the monitor is still running 10 s after its terminal hung up"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let meta = read_json(&only_session(&sessions).join("session.json"));
+        assert_eq!(meta["status"], "closed", "{source}: {meta}");
+        assert_eq!(meta["ended"]["reason"], "signal", "{source}");
+    }
+}
+
+#[test]
 fn a_panic_gives_the_terminal_back_and_its_message_is_readable() {
     let home = Home::new();
     let wav = speech_wav(home.path(), 20.0);

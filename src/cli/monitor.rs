@@ -297,7 +297,12 @@ fn event_loop(
     let mut last_kind = Redraw::None;
     let mut pending: Vec<Pending> = Vec::new();
     loop {
-        if let Some(sig) = stop.received() {
+        // A hung-up terminal (SSH dropped) counts as SIGHUP even before the signal
+        // lands: crossterm must not be asked to read from it (see `hung_up`).
+        let sig = stop
+            .received()
+            .or_else(|| emotty::ui::terminal::hung_up().then_some("SIGHUP"));
+        if let Some(sig) = sig {
             // Whatever was being recorded is kept: a closed SSH session is not a
             // reason to lose a clip.
             edge.stop_recording(app);
@@ -323,19 +328,18 @@ fn event_loop(
                 }
                 events.extend(live.engine.events().try_iter());
             }
-            None => {
-                // Only the keyboard can wake us: block on it.
-                if !term_event::poll(wait).context("cannot read the keyboard")? {
-                    // Timed out; fall through to the ticks.
-                }
-            }
+            // Only the keyboard can wake us: block on it.
+            None => emotty::ui::terminal::wait_for_input(wait),
         }
         // Audio first: a recording started by a key below must have its pre-roll.
         edge.drain_tap(app);
         for e in events {
             edge.on_event(app, &e, &mut pending);
         }
-        while term_event::poll(Duration::ZERO).context("cannot read the keyboard")? {
+        // On a hung-up terminal crossterm would spin; the loop's top then stops.
+        while !emotty::ui::terminal::hung_up()
+            && term_event::poll(Duration::ZERO).context("cannot read the keyboard")?
+        {
             match term_event::read().context("cannot read the keyboard")? {
                 TermEvent::Key(k) if k.kind != KeyEventKind::Release => {
                     // Debug builds only, for the test that the terminal survives a panic.

@@ -13,7 +13,7 @@
 //! inside device probing, and any such line would land in the middle of the picture.
 //! Our own errors are shown on screen, and printed after the terminal is restored.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -59,7 +59,6 @@ impl TerminalGuard {
     /// Enters raw mode and the alternate screen, hides the cursor, installs the panic
     /// hook and points stderr at `stderr_to` (or /dev/null).
     pub fn take(stderr_to: Option<&Path>) -> Result<TerminalGuard, TerminalError> {
-        use std::io::IsTerminal;
         if !io::stdout().is_terminal() {
             return Err(TerminalError::NotATerminal);
         }
@@ -170,6 +169,65 @@ fn restore_stderr() {
             }
         }
     }
+}
+
+/// Whether the terminal on stdout has hung up: the SSH connection or the terminal
+/// window is gone. The kernel sends SIGHUP then, but crossterm's `read` spins forever on
+/// a hung-up terminal (it keeps reading end-of-file) and never returns to the loop
+/// that would see the signal, so the loop asks the descriptor itself, before reading.
+pub fn hung_up() -> bool {
+    #[cfg(unix)]
+    {
+        let mut fds = [libc::pollfd {
+            fd: 1,
+            events: 0,
+            revents: 0,
+        }];
+        // SAFETY: one valid pollfd, no timeout.
+        let ready = unsafe { libc::poll(fds.as_mut_ptr(), 1, 0) };
+        ready > 0 && fds[0].revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
+    }
+    #[cfg(not(unix))]
+    false
+}
+
+/// Sleeps until a key may be waiting, the terminal hangs up, or `timeout` passes.
+///
+/// Used instead of crossterm's `poll(timeout)`, which on a hung-up terminal never
+/// returns (it keeps reading end-of-file past its timeout), leaving a monitor whose
+/// SSH connection dropped spinning at 100 % of a core with its session open. Polls the
+/// keyboard (stdin, or /dev/tty when stdin is a pipe) and stdout for a hang-up.
+pub fn wait_for_input(timeout: std::time::Duration) {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        static TTY: std::sync::OnceLock<Option<std::fs::File>> = std::sync::OnceLock::new();
+        let keyboard = if io::stdin().is_terminal() {
+            0
+        } else {
+            match TTY.get_or_init(|| std::fs::File::open("/dev/tty").ok()) {
+                Some(f) => f.as_raw_fd(),
+                None => -1,
+            }
+        };
+        let mut fds = [
+            libc::pollfd {
+                fd: 1,
+                events: 0,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: keyboard,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+        // SAFETY: two valid pollfds (a negative fd is ignored by poll).
+        unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
+    }
+    #[cfg(not(unix))]
+    std::thread::sleep(timeout);
 }
 
 /// SIGTERM, SIGHUP and SIGINT seen by the monitor (raw mode turns Ctrl-C into a key,
