@@ -142,10 +142,14 @@ def spec_augment(x: torch.Tensor, rng: np.random.Generator, dct: torch.Tensor) -
     return torch.cat([mel @ dct.T, extra], dim=2)
 
 
-def normalisation_stats(sampler: Sampler, per_window_mean: bool, batches: int = 20):
+def normalisation_stats(sampler: Sampler, per_window_mean: bool, select=None, batches: int = 20):
+    """Mean and std of the model's input; `select` picks the values the model reads
+    (the baselines read the MFCCs only)."""
     xs = []
     for _ in range(batches):
         x, _ = sampler.batch()
+        if select is not None:
+            x = select(x)
         if per_window_mean:
             x = x - x.mean(dim=1, keepdim=True)
         xs.append(x.reshape(-1, x.shape[-1]))
@@ -185,7 +189,7 @@ def train_model(fs: FeatureSet, train: list[Instance], val: list[Instance], cfg:
     rng = np.random.default_rng(cfg.seed)
     model = MODELS[cfg.model](fs.dim, fs.n_mfcc, **cfg.arch)
     sampler = Sampler(fs, train, cfg, rng)
-    mean, std = normalisation_stats(sampler, model.norm.per_window_mean)
+    mean, std = normalisation_stats(sampler, model.norm.per_window_mean, getattr(model, "mfcc", None))
     model.norm.set_stats(mean, std)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     total = cfg.epochs * cfg.steps_per_epoch
