@@ -216,14 +216,19 @@ fn pick_device(wanted: Option<&str>) -> Result<cpal::Device, CaptureError> {
         if name.to_lowercase().contains(&needle) || id.to_lowercase().contains(&needle) {
             return Ok(device);
         }
-        names.push(name);
-    }
-    if names.is_empty() {
-        return Err(CaptureError::NoDevice);
+        // Only devices that can capture are worth naming: ALSA lists every plugin it
+        // knows (rate converters, JACK, OSS), even on a machine without a sound card.
+        if device.default_input_config().is_ok() {
+            names.push(name);
+        }
     }
     Err(CaptureError::NoMatch {
         wanted: wanted.to_string(),
-        available: names.join(", "),
+        available: if names.is_empty() {
+            "none (this machine has no usable audio input device)".to_string()
+        } else {
+            names.join(", ")
+        },
     })
 }
 
