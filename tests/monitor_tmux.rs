@@ -566,31 +566,43 @@ fn a_real_microphone_feeds_the_monitor_and_its_loss_is_logged() {
 #[test]
 fn audio_on_a_pipe_leaves_the_keyboard_to_the_terminal() {
     // `--input -`: standard input is the audio, so keys must come from the terminal.
-    let home = Home::new();
-    let wav = speech_wav(home.path(), 10.0);
-    let (sessions, _) = dirs(&home);
-    let args = format!(
-        "--input - --model {} --sessions-dir {}",
-        quote(&model()),
-        quote(&sessions)
-    );
-    let pipe = format!("cat {} |", quote(&wav));
-    let Some(t) = Tmux::start(&piped_pane_command(&home, &args, "", &pipe), 80, 24) else {
-        return;
-    };
-    let screen = t.wait_for("the end of the piped audio", Duration::from_secs(60), |s| {
-        s.contains("end of input")
-    });
-    assert!(
-        screen.contains("pipe stdin") && screen.contains("◆"),
-        "{screen}"
-    );
-    t.keys(&["m"]);
-    t.wait_for("the marker", Duration::from_secs(10), |s| {
-        s.contains("▲ marker 1")
-    });
-    t.keys(&["q"]);
-    assert_exited_and_restored(&t, 0);
-    let rows = json_lines(&only_session(&sessions).join("timeline.jsonl"));
-    assert!(rows.len() >= 15, "{} rows for 10 s of audio", rows.len());
+    // A WAV stream, and raw PCM as `arecord -t raw` sends it over SSH.
+    for (pipe_args, strip_header) in [("", false), ("--format s16le --rate 16000", true)] {
+        let home = Home::new();
+        let wav = speech_wav(home.path(), 10.0);
+        let (sessions, _) = dirs(&home);
+        let args = format!(
+            "--input - {pipe_args} --model {} --sessions-dir {}",
+            quote(&model()),
+            quote(&sessions)
+        );
+        // write_wav writes a plain 44-byte header: the rest is s16le samples.
+        let pipe = if strip_header {
+            format!("tail -c +45 {} |", quote(&wav))
+        } else {
+            format!("cat {} |", quote(&wav))
+        };
+        let Some(t) = Tmux::start(&piped_pane_command(&home, &args, "", &pipe), 80, 24) else {
+            return;
+        };
+        let screen = t.wait_for("the end of the piped audio", Duration::from_secs(60), |s| {
+            s.contains("end of input")
+        });
+        assert!(
+            screen.contains("pipe stdin") && screen.contains("◆"),
+            "{pipe_args}: {screen}"
+        );
+        t.keys(&["m"]);
+        t.wait_for("the marker", Duration::from_secs(10), |s| {
+            s.contains("▲ marker 1")
+        });
+        t.keys(&["q"]);
+        assert_exited_and_restored(&t, 0);
+        let rows = json_lines(&only_session(&sessions).join("timeline.jsonl"));
+        assert!(
+            rows.len() >= 15,
+            "{pipe_args}: {} rows for 10 s of audio",
+            rows.len()
+        );
+    }
 }

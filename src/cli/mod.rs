@@ -64,6 +64,19 @@ pub struct MonitorArgs {
     /// that showed it (JSON lines), for measuring the monitor's latency.
     #[arg(long, value_name = "FILE")]
     latency_log: Option<PathBuf>,
+    /// Raw PCM on standard input, with --input - --rate N [--channels N]: s16le or f32le
+    /// (`arecord -t raw` over SSH).
+    #[arg(long, value_enum, value_name = "PCM")]
+    format: Option<PcmArg>,
+}
+
+/// Raw PCM formats (the monitor's `--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum PcmArg {
+    /// Signed 16-bit little-endian.
+    S16le,
+    /// 32-bit float little-endian.
+    F32le,
 }
 
 /// The default time between analysis windows, in seconds.
@@ -420,6 +433,10 @@ pub fn run(mut cli: Cli) -> Result<ExitCode> {
                     emoji,
                     colours,
                     latency_log: m.latency_log.clone(),
+                    raw: m.format.map(|f| match f {
+                        PcmArg::S16le => RawEncoding::S16Le,
+                        PcmArg::F32le => RawEncoding::F32Le,
+                    }),
                 },
                 &cli.analysis,
             )

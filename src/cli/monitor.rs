@@ -35,6 +35,8 @@ use emotty::ui::{self, App, AppSetup, Command, Theme};
 
 use super::listen::{check_session_name, describe};
 use super::output::percent;
+use emotty::audio::decode::RawEncoding;
+
 use super::{AnalysisArgs, SessionArgs, SourceArgs, analysis_config, load_model, open_source, say};
 
 /// Shortest time between two frames: about 30 per second.
@@ -71,6 +73,8 @@ pub struct Options<'a> {
     pub emoji: Option<bool>,
     pub colours: Colours,
     pub latency_log: Option<PathBuf>,
+    /// Raw PCM format of standard input.
+    pub raw: Option<RawEncoding>,
 }
 
 /// Why the monitor stopped.
@@ -124,7 +128,7 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
     // The source: a file or pipe that cannot be opened is an error; a microphone that
     // cannot be opened is a state the monitor shows, with the ways out.
     let mut no_device: Option<String> = None;
-    let live = match open_source(opts.source, None) {
+    let live = match open_source(opts.source, opts.raw) {
         Ok((feed, guard)) => Some(start_engine(
             feed,
             guard,
