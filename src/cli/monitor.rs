@@ -29,7 +29,7 @@ use emotty::model::Model;
 use emotty::recording::{Recorder, RecorderConfig};
 use emotty::session::{EndRecord, ModelRecord, SessionSetup, SessionWriter};
 use emotty::ui::app::{DeviceEntry, LogKind, Redraw, SourceState};
-use emotty::ui::terminal::{StopFlags, TerminalGuard};
+use emotty::ui::terminal::TerminalGuard;
 use emotty::ui::theme::{self, ColorDepth};
 use emotty::ui::{self, App, AppSetup, Command, Theme};
 
@@ -37,6 +37,7 @@ use super::listen::{check_session_name, describe};
 use super::output::percent;
 use emotty::audio::decode::RawEncoding;
 
+use super::stop::StopSignals;
 use super::{AnalysisArgs, SessionArgs, SourceArgs, analysis_config, load_model, open_source, say};
 
 /// Shortest time between two frames: about 30 per second.
@@ -113,7 +114,7 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
     if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
         return Err(emotty::ui::terminal::TerminalError::NotATerminal.into());
     }
-    let stop = StopFlags::install().context("cannot install the signal handlers")?;
+    let stop = StopSignals::install_for_screen()?;
     let model = load_model(analysis)?;
     let mut config = analysis_config(&model, analysis);
     config.levels = true;
@@ -294,7 +295,7 @@ fn event_loop(
     app: &mut App,
     edge: &mut Edge,
     theme: &Theme,
-    stop: &StopFlags,
+    stop: &StopSignals,
 ) -> Result<Cause> {
     let started = Instant::now();
     let mut last_draw: Option<Instant> = None;

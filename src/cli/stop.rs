@@ -3,8 +3,10 @@
 //! Ctrl-C, `kill`, `timeout`, a service manager and a dropped SSH connection (SIGHUP)
 //! must all end with a closed session, not an interrupted one. The handlers only
 //! record which signal arrived; the command's loop notices within a few
-//! milliseconds, stops the engine and closes the session. A second SIGINT or SIGTERM
-//! ends the process at once (exit 130), for when closing hangs.
+//! milliseconds, stops the engine and closes the session. In headless commands a
+//! second SIGINT or SIGTERM ends the process at once (exit 130), for when closing
+//! hangs; the monitor does not do that, since exiting there would leave the terminal
+//! in raw mode.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -18,10 +20,25 @@ pub struct StopSignals {
 }
 
 impl StopSignals {
+    /// For headless commands: a second SIGINT or SIGTERM exits at once.
     pub fn install() -> Result<StopSignals> {
+        Self::install_with(true)
+    }
+
+    /// For the monitor, which must always get to restore the terminal.
+    pub fn install_for_screen() -> Result<StopSignals> {
+        Self::install_with(false)
+    }
+
+    fn install_with(second_exits: bool) -> Result<StopSignals> {
         let which = Arc::new(AtomicUsize::new(0));
         let armed = Arc::new(AtomicBool::new(false));
-        for sig in [SIGINT, SIGTERM] {
+        let forced: &[i32] = if second_exits {
+            &[SIGINT, SIGTERM]
+        } else {
+            &[]
+        };
+        for &sig in forced {
             // Registered first, so it sees `armed` as it was before this signal.
             signal_hook::flag::register_conditional_shutdown(sig, 130, armed.clone())
                 .context("cannot install the signal handlers")?;

@@ -5,8 +5,8 @@
 //! nowhere, which over SSH looks like a hung machine. So the terminal is restored
 //! from every way out: a normal quit (the [`TerminalGuard`] is dropped), a panic (a
 //! hook restores it before the panic message is printed, so the message is readable),
-//! and SIGTERM or SIGHUP (the loop sees [`StopFlags`] and quits normally, closing the
-//! session too).
+//! and SIGTERM or SIGHUP (the command's loop sees the signal, or [`hung_up`], and quits
+//! normally, closing the session too).
 //!
 //! While the UI owns the screen, file descriptor 2 points at /dev/null (or a log
 //! file): alsa-lib, libjack and PulseAudio's client library print to stderr from deep
@@ -15,8 +15,7 @@
 
 use std::io::{self, IsTerminal, Write};
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
 use crossterm::terminal::{
@@ -228,33 +227,4 @@ pub fn wait_for_input(timeout: std::time::Duration) {
     }
     #[cfg(not(unix))]
     std::thread::sleep(timeout);
-}
-
-/// SIGTERM, SIGHUP and SIGINT seen by the monitor (raw mode turns Ctrl-C into a key,
-/// but `kill -INT` still arrives as a signal). The handlers only set a flag.
-pub struct StopFlags {
-    which: Arc<AtomicUsize>,
-}
-
-impl StopFlags {
-    pub fn install() -> io::Result<StopFlags> {
-        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-        let which = Arc::new(AtomicUsize::new(0));
-        for sig in [SIGINT, SIGTERM, SIGHUP] {
-            signal_hook::flag::register_usize(sig, which.clone(), sig as usize)?;
-        }
-        Ok(StopFlags { which })
-    }
-
-    /// The name of the signal that asked us to stop.
-    pub fn received(&self) -> Option<&'static str> {
-        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-        match self.which.load(Ordering::SeqCst) {
-            0 => None,
-            s if s == SIGINT as usize => Some("SIGINT"),
-            s if s == SIGTERM as usize => Some("SIGTERM"),
-            s if s == SIGHUP as usize => Some("SIGHUP"),
-            _ => Some("a signal"),
-        }
-    }
 }
