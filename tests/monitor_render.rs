@@ -23,16 +23,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Color;
 use ratatui::widgets::Widget;
 
-const LABELS: [&str; 8] = [
-    "neutral",
-    "calm",
-    "happy",
-    "sad",
-    "angry",
-    "fearful",
-    "disgust",
-    "surprised",
-];
+use emotty::corpus::EMOTIONS as LABELS;
 
 fn truecolor() -> Theme {
     Theme::new(ColorDepth::TrueColor, true)
