@@ -91,10 +91,10 @@ fn run(width: u16, height: u16, seconds: u64, wav: &Path, dir: &Path) -> Figures
     let socket = format!("emotty-bench-{}-{width}x{height}", std::process::id());
     let log = dir.join(format!("latency-{width}x{height}.jsonl"));
     let bin = env!("CARGO_BIN_EXE_emotty");
-    let model = repo().join("tests/fixtures/test-model.onnx");
+    // The shipped model by default: what users run.
     let model = std::env::var("EMOTTY_BENCH_MODEL")
         .map(PathBuf::from)
-        .unwrap_or(model);
+        .unwrap_or_else(|_| repo().join("models/emotty.onnx"));
     // exec: the pane's process is emotty itself. True colour: the most bytes per frame.
     let cmd = format!(
         "exec env TERM=xterm-256color COLORTERM=truecolor HOME={d} XDG_DATA_HOME={d}/data \
@@ -193,7 +193,10 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let wav = dir.path().join("speech.wav");
     speech_wav(&wav, seconds as f64 + 10.0);
-    println!("monitor on a paced speech file, {seconds} s per size, true colour, test model");
+    println!(
+        "monitor on a paced speech file, {seconds} s per size, true colour, model {}",
+        model.display()
+    );
     println!("(floors from issue 4: CPU <= 5% of one core, RSS <= 80 MB, latency <= 50 ms)");
     for (w, h) in [(80, 24), (200, 60)] {
         let f = run(w, h, seconds, &wav, dir.path());
