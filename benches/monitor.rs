@@ -91,10 +91,7 @@ fn run(width: u16, height: u16, seconds: u64, wav: &Path, dir: &Path) -> Figures
     let socket = format!("emotty-bench-{}-{width}x{height}", std::process::id());
     let log = dir.join(format!("latency-{width}x{height}.jsonl"));
     let bin = env!("CARGO_BIN_EXE_emotty");
-    // The shipped model by default: what users run.
-    let model = std::env::var("EMOTTY_BENCH_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| repo().join("models/emotty.onnx"));
+    let model = bench_model();
     // exec: the pane's process is emotty itself. True colour: the most bytes per frame.
     let cmd = format!(
         "exec env TERM=xterm-256color COLORTERM=truecolor HOME={d} XDG_DATA_HOME={d}/data \
@@ -161,6 +158,13 @@ fn run(width: u16, height: u16, seconds: u64, wav: &Path, dir: &Path) -> Figures
     }
 }
 
+/// The shipped model by default: what users run. `EMOTTY_BENCH_MODEL` overrides it.
+fn bench_model() -> PathBuf {
+    std::env::var("EMOTTY_BENCH_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo().join("models/emotty.onnx"))
+}
+
 fn stats(v: &[f64]) -> String {
     if v.is_empty() {
         return "no windows drawn".into();
@@ -195,7 +199,7 @@ fn main() {
     speech_wav(&wav, seconds as f64 + 10.0);
     println!(
         "monitor on a paced speech file, {seconds} s per size, true colour, model {}",
-        model.display()
+        bench_model().display()
     );
     println!("(floors from issue 4: CPU <= 5% of one core, RSS <= 80 MB, latency <= 50 ms)");
     for (w, h) in [(80, 24), (200, 60)] {
