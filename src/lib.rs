@@ -19,6 +19,7 @@ pub mod engine;
 pub mod features;
 pub mod metrics;
 pub mod model;
+pub mod palette;
 pub mod recording;
 pub mod session;
 pub mod ui;

@@ -19,6 +19,7 @@ use std::fmt::Write as _;
 use super::export::event_text;
 use super::format::EventKind;
 use super::store::Loaded;
+use crate::palette;
 
 const WIDTH: f64 = 1100.0;
 const LEFT: f64 = 64.0;
@@ -26,31 +27,6 @@ const PLOT_W: f64 = 840.0;
 const TOP: f64 = 110.0;
 const PLOT_H: f64 = 260.0;
 const HEIGHT: f64 = TOP + PLOT_H + 64.0;
-
-/// The monitor's colours (src/ui/theme.rs), so a report looks like the screen.
-pub fn emotion_rgb(label: &str, index: usize) -> (u8, u8, u8) {
-    match label {
-        "neutral" => (160, 160, 160),
-        "calm" => (80, 190, 175),
-        "happy" => (245, 205, 60),
-        "sad" => (80, 120, 230),
-        "angry" => (225, 55, 55),
-        "fearful" => (160, 100, 215),
-        "disgust" => (120, 175, 55),
-        "surprised" => (245, 135, 45),
-        _ => {
-            const OTHERS: [(u8, u8, u8); 6] = [
-                (200, 120, 180),
-                (110, 200, 230),
-                (230, 230, 120),
-                (130, 130, 240),
-                (140, 220, 140),
-                (220, 220, 220),
-            ];
-            OTHERS[index % OTHERS.len()]
-        }
-    }
-}
 
 /// Escapes text for XML content and attribute values.
 pub fn escape(s: &str) -> String {
@@ -249,7 +225,7 @@ pub fn render(loaded: &Loaded) -> String {
         runs.push(&cols[st..]);
     }
     for (k, label) in labels.iter().enumerate() {
-        let (r, g, b) = emotion_rgb(label, k);
+        let (r, g, b) = palette::label(label, k);
         let _ = writeln!(
             s,
             r#"<g class="emotion" data-emotion="{}" fill="rgb({r},{g},{b})">"#,
@@ -415,7 +391,7 @@ pub fn render(loaded: &Loaded) -> String {
     );
     let mut ly = TOP + 14.0;
     for (k, label) in labels.iter().enumerate() {
-        let (r, g, b) = emotion_rgb(label, k);
+        let (r, g, b) = palette::label(label, k);
         let _ = writeln!(
             s,
             r#"<rect x="{lx:.1}" y="{ly:.1}" width="14" height="14" fill="rgb({r},{g},{b})"/><text x="{:.1}" y="{:.1}">{}</text>"#,

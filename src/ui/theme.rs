@@ -56,19 +56,18 @@ impl ColorDepth {
 }
 
 /// An RGB colour, converted on use.
-pub type Rgb = (u8, u8, u8);
+pub use crate::palette::Rgb;
 
-/// The eight emotions' colours, in the corpus order (neutral, calm, happy, sad, angry,
-/// fearful, disgust, surprised), with the ANSI colour used at 16 colours.
-const EMOTION_COLOURS: [(&str, Rgb, Color); 8] = [
-    ("neutral", (170, 170, 170), Color::Gray),
-    ("calm", (80, 170, 220), Color::Cyan),
-    ("happy", (250, 200, 40), Color::Yellow),
-    ("sad", (70, 100, 220), Color::Blue),
-    ("angry", (230, 50, 40), Color::Red),
-    ("fearful", (160, 80, 200), Color::Magenta),
-    ("disgust", (90, 180, 60), Color::Green),
-    ("surprised", (255, 130, 40), Color::LightRed),
+/// The 16-colour stand-ins for the emotions' colours ([`crate::palette`]).
+const EMOTION_ANSI: [(&str, Color); 8] = [
+    ("neutral", Color::Gray),
+    ("calm", Color::Cyan),
+    ("happy", Color::Yellow),
+    ("sad", Color::Blue),
+    ("angry", Color::Red),
+    ("fearful", Color::Magenta),
+    ("disgust", Color::Green),
+    ("surprised", Color::LightRed),
 ];
 
 /// Stops of the spectrogram's colour map (inferno: dark purple through red to pale
@@ -121,9 +120,10 @@ impl Theme {
 
     /// The colour of an emotion label (unknown labels are grey).
     pub fn emotion(&self, label: &str) -> Color {
-        match EMOTION_COLOURS.iter().find(|(l, _, _)| *l == label) {
-            Some((_, rgb, ansi)) => self.rgb(*rgb, *ansi),
-            None => self.rgb((150, 150, 150), Color::Gray),
+        let ansi = EMOTION_ANSI.iter().find(|(l, _)| *l == label);
+        match (crate::palette::emotion(label), ansi) {
+            (Some(rgb), Some((_, ansi))) => self.rgb(rgb, *ansi),
+            _ => self.rgb((150, 150, 150), Color::Gray),
         }
     }
 
