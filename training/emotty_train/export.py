@@ -8,6 +8,7 @@ VAD gating, windowing and clip aggregation.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
@@ -38,8 +39,23 @@ def metadata(frontend: dict, name: str, version: str, description: str, training
     }
 
 
+def tanh_gelu(model: torch.nn.Module) -> torch.nn.Module:
+    """A copy of `model` whose GELUs use the tanh approximation.
+
+    Exported at opset 20 that is one `Gelu` node, which tract runs as a single fused
+    kernel; the exact GELU becomes five element-wise nodes (Div, Erf, Add, Mul, Mul) and
+    took 0.75 of the 2.4 ms a 3 s window cost. The two differ by at most 5e-4 per
+    activation; the exported model's probabilities move by about 1e-4.
+    """
+    model = copy.deepcopy(model)
+    for m in model.modules():
+        if isinstance(m, torch.nn.GELU):
+            m.approximate = "tanh"
+    return model
+
+
 def export_onnx(model: torch.nn.Module, dim: int, path: Path, meta: dict) -> None:
-    model = model.eval()
+    model = tanh_gelu(model).eval()
     # Batch 2 in the example, or the exporter freezes the batch axis to 1.
     example = torch.zeros(2, 200, dim)
     batch = torch.export.Dim("batch", min=1, max=512)
@@ -48,7 +64,7 @@ def export_onnx(model: torch.nn.Module, dim: int, path: Path, meta: dict) -> Non
         model,
         (example,),
         dynamo=True,
-        opset_version=18,
+        opset_version=20,
         input_names=["features"],
         output_names=["probabilities"],
         dynamic_shapes={"x": {0: batch, 1: time}},
