@@ -7,8 +7,9 @@
 //! blocks on the engine's channel (or, without a source, on the keyboard) with a
 //! timeout, so an idle monitor costs next to nothing, and it draws only when the app
 //! says something changed: at most [`FRAME`] apart for keys and log lines,
-//! [`MOVING_FRAME`] apart when only the spectrogram moves, and as soon as it may for a
-//! new window's verdict (two a second), which keeps the bars close to the audio.
+//! [`MOVING_FRAME`] apart when only the spectrogram moves, and [`VERDICT_AFTER`] after
+//! any frame for a new window's verdict (two a second), which keeps the bars close to
+//! the audio.
 
 use std::fs::File;
 use std::io::Write;
@@ -42,19 +43,32 @@ use super::{AnalysisArgs, SessionArgs, SourceArgs, analysis_config, load_model, 
 
 /// Shortest time between two frames: about 30 per second.
 const FRAME: Duration = Duration::from_millis(33);
-/// Shortest time between frames when only the spectrogram and level moved.
-const MOVING_FRAME: Duration = Duration::from_millis(66);
-/// A new verdict may follow a spectrogram-only frame this soon; otherwise frames keep
-/// [`FRAME`] apart, so a fast source (a pipe, `--fast`) still gets at most about 30
-/// frames a second.
-const VERDICT_AFTER_MOVING: Duration = Duration::from_millis(10);
+/// Shortest time between frames when only the spectrogram and level moved: two
+/// spectrogram columns (2 × 4 × 10 ms), so it scrolls by the same step every frame.
+/// At 200×60 in true colour a scrolling frame rewrites most of the screen, and frames
+/// are most of the monitor's CPU.
+const MOVING_FRAME: Duration = Duration::from_millis(80);
+/// A new verdict may follow any frame this soon, so its bars reach the screen within
+/// milliseconds of the engine's event instead of waiting out a whole [`FRAME`]...
+const VERDICT_AFTER: Duration = Duration::from_millis(10);
+/// ... as long as the previous verdict frame was at least this long ago. A live source
+/// brings two verdicts a second, so each gets the short gap; a fast source (a pipe,
+/// `--fast`) brings hundreds, and those keep [`FRAME`] apart: at most about 30 frames a
+/// second either way.
+const VERDICT_SPACING: Duration = Duration::from_millis(250);
 
-fn now_gap(last: Redraw) -> Duration {
-    if last == Redraw::Moving {
-        VERDICT_AFTER_MOVING
+/// How long after the last frame a verdict may be drawn.
+fn verdict_gap(since_verdict: Duration) -> Duration {
+    if since_verdict >= VERDICT_SPACING {
+        VERDICT_AFTER
     } else {
         FRAME
     }
+}
+
+/// Time since `t`; forever if it never happened.
+fn since(t: Option<Instant>) -> Duration {
+    t.map_or(Duration::MAX, |t| t.elapsed())
 }
 
 /// Longest the loop sleeps with nothing to do (the clock still ticks each second).
@@ -299,7 +313,7 @@ fn event_loop(
 ) -> Result<Cause> {
     let started = Instant::now();
     let mut last_draw: Option<Instant> = None;
-    let mut last_kind = Redraw::None;
+    let mut last_verdict: Option<Instant> = None;
     let mut pending: Vec<Pending> = Vec::new();
     loop {
         // A hung-up terminal (SSH dropped) counts as SIGHUP even before the signal
@@ -314,9 +328,9 @@ fn event_loop(
             return Ok(Cause::Signal(sig));
         }
         // How long we may wait: until a frame is due if something changed, else idle.
-        let since_draw = last_draw.map_or(Duration::MAX, |t| t.elapsed());
+        let since_draw = since(last_draw);
         let wait = match app.redraw() {
-            Redraw::Now => now_gap(last_kind).saturating_sub(since_draw),
+            Redraw::Now => verdict_gap(since(last_verdict)).saturating_sub(since_draw),
             Redraw::Urgent => FRAME.saturating_sub(since_draw),
             Redraw::Moving => MOVING_FRAME.saturating_sub(since_draw),
             Redraw::None => IDLE,
@@ -368,10 +382,10 @@ fn event_loop(
         }
         edge.tick(app);
         app.set_clock(started.elapsed().as_secs());
-        let since_draw = last_draw.map_or(Duration::MAX, |t| t.elapsed());
+        let since_draw = since(last_draw);
         let redraw = app.redraw();
         let due = match redraw {
-            Redraw::Now => since_draw >= now_gap(last_kind),
+            Redraw::Now => since_draw >= verdict_gap(since(last_verdict)),
             Redraw::Urgent => since_draw >= FRAME,
             Redraw::Moving => since_draw >= MOVING_FRAME,
             Redraw::None => false,
@@ -383,7 +397,9 @@ fn event_loop(
                 .context("cannot draw")?;
             app.drawn();
             last_draw = Some(Instant::now());
-            last_kind = redraw;
+            if redraw == Redraw::Now {
+                last_verdict = last_draw;
+            }
             if let Some(log) = &mut edge.latency {
                 log.drawn(&mut pending, app.latest_window);
             }

@@ -27,9 +27,16 @@ pub use events::*;
 use crate::audio::source::{Feed, SourceFailure, SourceGuard, ring_fill};
 use crate::model::Model;
 
-/// How long the thread sleeps when the ring is empty. Short enough that a 10 ms
-/// stream stays smooth, long enough to cost nothing when idle.
-const IDLE_SLEEP: Duration = Duration::from_millis(5);
+/// How long the thread sleeps when the ring is empty: one 10 ms block of audio, the
+/// unit microphones and paced files deliver, so a block waits at most its own length.
+/// Each wake-up also wakes every consumer with the events it produced; polling faster
+/// only spends CPU on the scheduler.
+const IDLE_SLEEP: Duration = Duration::from_millis(10);
+
+/// How long the thread sleeps while waiting for the source's first audio: a file read
+/// as fast as possible (`classify`, one clip after another) must not lose most of a
+/// 10 ms sleep at its start.
+const FIRST_AUDIO_POLL: Duration = Duration::from_millis(1);
 
 /// A microphone that delivers nothing for this long is reported as stalled.
 const STALL_AFTER: Duration = Duration::from_secs(2);
@@ -252,7 +259,11 @@ fn run(
                 message: format!("no audio from the device for {} s", STALL_AFTER.as_secs()),
             });
         }
-        std::thread::sleep(IDLE_SLEEP);
+        std::thread::sleep(if frames_read == 0 {
+            FIRST_AUDIO_POLL
+        } else {
+            IDLE_SLEEP
+        });
     };
     let audio_s = analyzer.totals().audio_s;
     emit(Event::Stats(stats(
