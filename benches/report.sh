@@ -27,17 +27,22 @@ $one cargo bench --locked --quiet --bench frontend --bench model --bench pipelin
 
 # criterion's mean point estimate in nanoseconds.
 mean_ns() {
-    sed -n 's/.*"mean":{[^}]*"point_estimate":\([0-9.e+-]*\).*/\1/p' \
+    sed -n 's/.*"mean":{"confidence_interval":{[^}]*},"point_estimate":\([0-9.e+-]*\).*/\1/p' \
         "target/criterion/$1/new/estimates.json"
 }
 
+# An empty figure would print as 0 or inf: stop instead.
+need() { [ -n "$1" ] || { echo "report.sh: no criterion estimate for $2" >&2; exit 1; }; }
 fe=$(mean_ns "frontend/Mfcc_one_frame_per_push_of_one_hop")
 inf=$(mean_ns "model_predict/shipped/300")
 inf_test=$(mean_ns "model_predict/test/300")
 pipe=$(mean_ns "pipeline/classify-8-clips-shipped")
+need "$fe" frontend; need "$inf" "shipped model"; need "$inf_test" "test model"; need "$pipe" pipeline
 # Seconds of audio in the 8 fixture sentences (what one pipeline iteration analyses).
-fixture_s=$(./target/release/emotty classify --format json tests/fixtures/corpus/*/*/*.flac |
-    sed -n 's/.*"duration_s":\([0-9.]*\).*/\1/p' | awk '{s += $1} END {printf "%.3f", s}')
+fixture_json=$(./target/release/emotty classify --format json tests/fixtures/corpus/*/*/*.flac)
+fixture_s=$(echo "$fixture_json" | sed -n 's/.*"duration_s":\([0-9.]*\).*/\1/p' | awk '{s += $1} END {printf "%.3f", s}')
+# Windows the model ran on in one pipeline iteration, to show inference's share of it.
+fixture_w=$(echo "$fixture_json" | sed -n 's/.*"windows":\([0-9]*\).*/\1/p' | awk '{s += $1} END {print s}')
 
 if [ "$#" -eq 0 ]; then set -- ../shared/data/ravdess ../shared/data/tess; fi
 list=target/bench-corpus.txt
@@ -50,7 +55,7 @@ $one /usr/bin/time -f '%e %M' -o target/bench-time.txt \
 read -r wall rss_kib <target/bench-time.txt
 audio_s=$(sed -n 's/.*"duration_s":\([0-9.]*\).*/\1/p' "$out" | awk '{s += $1} END {printf "%.1f", s}')
 
-awk -v day="$(date +%F)" -v fe="$fe" -v inf="$inf" -v inf_test="$inf_test" -v pipe="$pipe" -v fs="$fixture_s" \
+awk -v day="$(date +%F)" -v fe="$fe" -v inf="$inf" -v inf_test="$inf_test" -v pipe="$pipe" -v fs="$fixture_s" -v fw="$fixture_w" \
     -v wall="$wall" -v rss="$rss_kib" -v audio="$audio_s" -v clips="$clips" 'BEGIN {
     printf "emotty speed and memory, one core (taskset -c 0), %s\n\n", day
     printf "%-52s %12s %12s\n", "figure", "measured", "floor"
@@ -58,6 +63,8 @@ awk -v day="$(date +%F)" -v fe="$fe" -v inf="$inf" -v inf_test="$inf_test" -v pi
     printf "%-52s %9.2f ms %9s ms\n", "inference per 3 s window, shipped model", inf / 1e6, "<= 5"
     printf "%-52s %9.2f ms %12s\n", "inference per 3 s window, seeded test model", inf_test / 1e6, "-"
     printf "%-52s %10.0f x %10s x\n", "classify pipeline, 8 fixture clips (" fs " s)", fs / (pipe / 1e9), ">= 500"
+    printf "%-52s %10.0f %% %12s\n", "  of which inference (" fw " windows x inference)", 100 * fw * inf / pipe, "-"
+    printf "%-52s %10.0f x %12s\n", "  the same pipeline without inference (derived)", fs / ((pipe - fw * inf) / 1e9), "-"
     printf "%-52s %10.0f x %10s x\n", "classify, " clips " corpus clips (" audio " s), wall " wall " s", audio / wall, ">= 500"
     printf "%-52s %9.1f MB %9s MB\n", "classify peak resident memory over the corpus", rss / 1024, "<= 100"
 }'
