@@ -11,45 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The corpus clips one after another until `min_s` seconds, as a 16 kHz WAV.
-fn speech_wav(path: &Path, min_s: f64) {
-    let corpus = repo().join("tests/fixtures/corpus");
-    let mut files = Vec::new();
-    for sub in [
-        "ravdess/Actor_19",
-        "ravdess/Actor_20",
-        "tess/OAF_angry",
-        "tess/YAF_happy",
-    ] {
-        for e in std::fs::read_dir(corpus.join(sub)).expect("corpus") {
-            files.push(e.expect("corpus entry").path());
-        }
-    }
-    files.sort();
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 16_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).expect("wav");
-    let mut n = 0usize;
-    while (n as f64) < min_s * 16_000.0 {
-        for f in &files {
-            let (_, samples) = emotty::audio::decode::read_all(f).expect("decode");
-            for s in &samples {
-                w.write_sample((s.clamp(-1.0, 1.0) * 32767.0).round() as i16)
-                    .expect("write");
-            }
-            n += samples.len();
-        }
-    }
-    w.finalize().expect("finalize");
-}
+// The tests' helpers: the same speech file the monitor's tmux tests play.
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::repo;
 
 struct Figures {
     cpu_percent: f64,
@@ -195,8 +160,7 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(60);
     let dir = tempfile::tempdir().expect("tempdir");
-    let wav = dir.path().join("speech.wav");
-    speech_wav(&wav, seconds as f64 + 10.0);
+    let wav = common::speech_wav(dir.path(), seconds as f64 + 10.0);
     println!(
         "monitor on a paced speech file, {seconds} s per size, true colour, model {}",
         bench_model().display()
