@@ -216,6 +216,24 @@ fn dirs(home: &Home) -> (PathBuf, PathBuf) {
     (home.path().join("sessions"), home.path().join("recordings"))
 }
 
+/// The monitor on 20 s of speech in an 80×24 pane, once its level meter is up: the
+/// pane and the sessions folder. `None` where tmux cannot start.
+fn monitor_on_speech(home: &Home, extra_env: &str) -> Option<(Tmux, PathBuf)> {
+    let wav = speech_wav(home.path(), 20.0);
+    let (sessions, _) = dirs(home);
+    let args = format!(
+        "--input {} --model {} --sessions-dir {}",
+        quote(&wav),
+        quote(&model()),
+        quote(&sessions)
+    );
+    let t = Tmux::start(&pane_command(home, &args, extra_env), 80, 24)?;
+    t.wait_for("the level meter", Duration::from_secs(30), |s| {
+        s.contains("dBFS")
+    });
+    Some((t, sessions))
+}
+
 #[test]
 fn monitor_shows_the_clips_emotion_then_help_a_marker_and_quits_cleanly() {
     let home = Home::new();
@@ -354,20 +372,9 @@ fn r_and_a_digit_record_a_labeled_clip_and_r_saves_it() {
 fn sigterm_and_sighup_close_the_session_and_give_the_terminal_back() {
     for (sig, name) in [(libc::SIGTERM, "SIGTERM"), (libc::SIGHUP, "SIGHUP")] {
         let home = Home::new();
-        let wav = speech_wav(home.path(), 20.0);
-        let (sessions, _) = dirs(&home);
-        let args = format!(
-            "--input {} --model {} --sessions-dir {}",
-            quote(&wav),
-            quote(&model()),
-            quote(&sessions)
-        );
-        let Some(t) = Tmux::start(&pane_command(&home, &args, ""), 80, 24) else {
+        let Some((t, sessions)) = monitor_on_speech(&home, "") else {
             return;
         };
-        t.wait_for("the level meter", Duration::from_secs(30), |s| {
-            s.contains("dBFS")
-        });
         let pid = t.program_pid();
         assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
         assert_exited_and_restored(&t, 0);
@@ -425,20 +432,9 @@ fn a_dropped_connection_ends_the_program_and_closes_the_session() {
 #[test]
 fn a_panic_gives_the_terminal_back_and_its_message_is_readable() {
     let home = Home::new();
-    let wav = speech_wav(home.path(), 20.0);
-    let (sessions, _) = dirs(&home);
-    let args = format!(
-        "--input {} --model {} --sessions-dir {}",
-        quote(&wav),
-        quote(&model()),
-        quote(&sessions)
-    );
-    let Some(t) = Tmux::start(&pane_command(&home, &args, "EMOTTY_TEST_PANIC=1"), 80, 24) else {
+    let Some((t, sessions)) = monitor_on_speech(&home, "EMOTTY_TEST_PANIC=1") else {
         return;
     };
-    t.wait_for("the level meter", Duration::from_secs(30), |s| {
-        s.contains("dBFS")
-    });
     t.keys(&["F12"]);
     let screen = assert_exited_and_restored(&t, 101);
     assert!(screen.contains("test panic requested with F12"), "{screen}");
