@@ -23,7 +23,7 @@ WORK=$REPO/training/work
 # The front end the model is trained on: the engine's default MFCCs plus the pitch track.
 FRONTEND='{"sample_rate":16000,"n_fft":512,"win_length":400,"hop_length":160,"n_mels":40,"n_mfcc":40,"fmin":0.0,"fmax":8000.0,"features":"mfcc","pitch":true}'
 # Our model's training settings, chosen on the validation actors (training/README.md).
-OURS="--cmn all --epochs 60 --swa 15 --channels 128 --hidden 96"
+OURS="--cmn all --epochs 100 --swa 25 --channels 128 --hidden 96 --strides 2,2,2"
 
 has() { case " $STEPS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 run() { (cd "$REPO/training" && PYTHONPATH=. PYTHONUNBUFFERED=1 "$PY" -W ignore -m emotty_train.run "$@"); }

@@ -46,10 +46,13 @@ class Normalize(nn.Module):
 class Ours(nn.Module):
     """Convolutional front end → bidirectional LSTM → attention pooling.
 
-    The convolutions see ±50 ms of context and halve the frame rate twice (10 ms → 40 ms
-    steps), which is ample for prosody and makes the recurrent part four times cheaper —
-    the engine runs this every half second. The BiLSTM models the window's temporal
-    shape; attention pooling lets the few frames that carry the emotion outweigh the rest.
+    The convolutions halve the frame rate three times (10 ms → 80 ms steps; `strides`),
+    which is ample for prosody and makes everything after the first layer eight times
+    cheaper — the engine runs this every half second. In the folds, 80 ms steps also
+    scored better on the validation actors than 40 ms (0.595 vs 0.581 UAR, same
+    settings) and 160 ms worse (0.547): coarser steps regularise, up to a point. The BiLSTM
+    models the window's temporal shape; attention pooling lets the few steps that carry
+    the emotion outweigh the rest.
     """
 
     def __init__(
@@ -60,6 +63,7 @@ class Ours(nn.Module):
         hidden: int = 96,
         dropout: float = 0.3,
         cmn: str = "all",
+        strides: tuple[int, int, int] = (2, 2, 2),
     ):
         super().__init__()
         mean_dims = {"all": None, "c0": 1, "none": 0}[cmn]
@@ -73,9 +77,9 @@ class Ours(nn.Module):
             )
 
         self.conv = nn.Sequential(
-            block(dim, channels, 5, 1),
-            block(channels, channels, 5, 2),
-            block(channels, channels, 3, 2),
+            block(dim, channels, 5, strides[0]),
+            block(channels, channels, 5, strides[1]),
+            block(channels, channels, 3, strides[2]),
         )
         self.lstm = nn.LSTM(channels, hidden, batch_first=True, bidirectional=True)
         self.attention = nn.Linear(2 * hidden, 1)
@@ -202,7 +206,7 @@ MODELS = {
 }
 
 DESCRIPTIONS = {
-    "ours": "Conv1d×3 (128 ch, stride 4) → BiLSTM(96) → attention + mean pooling → MLP, over 40 MFCCs + pitch track; per-window CMN; augmentation, SpecAugment, weight averaging",
+    "ours": "Conv1d×3 (128 ch, stride 8) → BiLSTM(96) → attention + mean pooling → MLP, over 40 MFCCs + pitch track; per-window CMN; augmentation, SpecAugment, weight averaging",
     "lstm128-dense": "LSTM(128) over the MFCC sequence → Dense 64 → Dense 32 → Dense 8 (published real-time LSTM system)",
     "lstm64x2-mean": "2 × LSTM(64) → Dense 8 on the mean MFCC vector as a one-step sequence (published TESS system)",
     "lstm64x2-seq": "2 × LSTM(64) → Dense 8 on the full MFCC sequence",
