@@ -15,9 +15,9 @@
 use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::thread::JoinHandle;
+use std::sync::{Mutex, OnceLock};
+use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
 use ringbuf::traits::{Observer, Producer, Split};
@@ -48,6 +48,9 @@ pub struct SourceShared {
     pub finished: AtomicBool,
     /// Set with `finished` when the producer stopped because of a failure.
     failure: Mutex<Option<SourceFailure>>,
+    /// The thread that reads the ring, so a reader thread can wake it when it has
+    /// written something instead of leaving it to sleep out its idle poll.
+    consumer: OnceLock<Thread>,
 }
 
 /// Why a producer stopped early.
@@ -68,11 +71,30 @@ impl SourceShared {
             *slot = Some(failure);
         }
         self.finished.store(true, Ordering::Release);
+        self.wake_consumer();
     }
 
     /// The failure that ended the source, if any.
     pub fn failure(&self) -> Option<SourceFailure> {
         self.failure.lock().ok().and_then(|slot| slot.clone())
+    }
+
+    /// Makes the calling thread the one [`wake_consumer`](Self::wake_consumer) wakes.
+    /// The first caller wins; the engine calls it once, before it first waits.
+    pub fn register_consumer(&self) {
+        let _ = self.consumer.set(std::thread::current());
+    }
+
+    /// Wakes the consumer if it is waiting in `std::thread::park_timeout`.
+    ///
+    /// For reader threads and the device's error callback only, never for the real-time
+    /// audio callback: waking a parked thread is a system call. Without it a fast file
+    /// source whose reader is a moment behind costs the engine a whole idle poll
+    /// (10 ms) per gap, which on one core is most of a short clip's time.
+    pub fn wake_consumer(&self) {
+        if let Some(thread) = self.consumer.get() {
+            thread.unpark();
+        }
     }
 }
 
@@ -244,15 +266,18 @@ fn read_loop(
             }
             if !push_all(&mut producer, piece, stop) {
                 shared.finished.store(true, Ordering::Release);
+                shared.wake_consumer();
                 return;
             }
             shared
                 .written
                 .fetch_add(piece.len() as u64, Ordering::Relaxed);
+            shared.wake_consumer();
             frames_sent += (piece.len() / channels) as u64;
         }
     }
     shared.finished.store(true, Ordering::Release);
+    shared.wake_consumer();
 }
 
 /// Pushes every sample, waiting for room; false if stopped meanwhile.

@@ -27,15 +27,16 @@ pub use events::*;
 use crate::audio::source::{Feed, SourceFailure, SourceGuard, ring_fill};
 use crate::model::Model;
 
-/// How long the thread sleeps when the ring is empty: one 10 ms block of audio, the
-/// unit microphones and paced files deliver, so a block waits at most its own length.
+/// How long the thread waits when the ring is empty, unless a reader thread wakes it
+/// first ([`SourceShared::wake_consumer`](crate::audio::source::SourceShared::wake_consumer)):
+/// one 10 ms block of audio, the unit microphones deliver, so a block waits at most its
+/// own length.
 /// Each wake-up also wakes every consumer with the events it produced; polling faster
 /// only spends CPU on the scheduler.
 const IDLE_SLEEP: Duration = Duration::from_millis(10);
 
-/// How long the thread sleeps while waiting for the source's first audio: a file read
-/// as fast as possible (`classify`, one clip after another) must not lose most of a
-/// 10 ms sleep at its start.
+/// How long the thread waits for the source's first audio: short, so that a source
+/// that cannot wake it (a microphone) starts without losing most of a 10 ms poll.
 const FIRST_AUDIO_POLL: Duration = Duration::from_millis(1);
 
 /// A microphone that delivers nothing for this long is reported as stalled.
@@ -181,6 +182,7 @@ fn run(
     let mut emit = |e: Event| {
         let _ = tx.send(e);
     };
+    feed.shared.register_consumer();
     let reason = loop {
         if stop.load(Ordering::Acquire) {
             break EndReason::Stopped;
@@ -259,7 +261,9 @@ fn run(
                 message: format!("no audio from the device for {} s", STALL_AFTER.as_secs()),
             });
         }
-        std::thread::sleep(if frames_read == 0 {
+        // A reader thread wakes us as soon as it has written (or finished); a
+        // microphone's callback may not, so its audio waits for the timeout.
+        std::thread::park_timeout(if frames_read == 0 {
             FIRST_AUDIO_POLL
         } else {
             IDLE_SLEEP
