@@ -88,9 +88,9 @@ impl SourceShared {
     /// Wakes the consumer if it is waiting in `std::thread::park_timeout`.
     ///
     /// For reader threads and the device's error callback only, never for the real-time
-    /// audio callback: waking a parked thread is a system call. Without it a fast file
-    /// source whose reader is a moment behind costs the engine a whole idle poll
-    /// (10 ms) per gap, which on one core is most of a short clip's time.
+    /// audio callback: waking a parked thread is a system call. Without it, each time a
+    /// fast file source's reader is a moment behind, the engine sleeps out a whole idle
+    /// poll (10 ms); on a busy machine it then loses its turn to other processes.
     pub fn wake_consumer(&self) {
         if let Some(thread) = self.consumer.get() {
             thread.unpark();

@@ -47,8 +47,8 @@ class Ours(nn.Module):
     """Convolutional front end → bidirectional LSTM → attention pooling.
 
     The convolutions halve the frame rate three times (10 ms → 80 ms steps; `strides`),
-    which is ample for prosody and makes everything after the first layer eight times
-    cheaper — the engine runs this every half second. In the folds, 80 ms steps also
+    which is ample for prosody and makes the recurrent part eight times cheaper than at
+    the frame rate — the engine runs this every half second. In the folds, 80 ms steps also
     scored better on the validation actors than 40 ms (0.595 vs 0.581 UAR, same
     settings) and 160 ms worse (0.547): coarser steps regularise, up to a point. The BiLSTM
     models the window's temporal shape; attention pooling lets the few steps that carry
