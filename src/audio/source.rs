@@ -70,6 +70,11 @@ impl SourceShared {
         {
             *slot = Some(failure);
         }
+        self.finish();
+    }
+
+    /// Marks the source finished and wakes the consumer so it sees that at once.
+    pub fn finish(&self) {
         self.finished.store(true, Ordering::Release);
         self.wake_consumer();
     }
@@ -265,8 +270,7 @@ fn read_loop(
                 }
             }
             if !push_all(&mut producer, piece, stop) {
-                shared.finished.store(true, Ordering::Release);
-                shared.wake_consumer();
+                shared.finish();
                 return;
             }
             shared
@@ -276,8 +280,7 @@ fn read_loop(
             frames_sent += (piece.len() / channels) as u64;
         }
     }
-    shared.finished.store(true, Ordering::Release);
-    shared.wake_consumer();
+    shared.finish();
 }
 
 /// Pushes every sample, waiting for room; false if stopped meanwhile.

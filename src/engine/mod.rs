@@ -30,9 +30,8 @@ use crate::model::Model;
 /// How long the thread waits when the ring is empty, unless a reader thread wakes it
 /// first ([`SourceShared::wake_consumer`](crate::audio::source::SourceShared::wake_consumer)):
 /// one 10 ms block of audio, the unit microphones deliver, so a block waits at most its
-/// own length.
-/// Each wake-up also wakes every consumer with the events it produced; polling faster
-/// only spends CPU on the scheduler.
+/// own length. Each wake-up also wakes every consumer with the events it produced;
+/// polling faster only spends CPU on the scheduler.
 const IDLE_SLEEP: Duration = Duration::from_millis(10);
 
 /// How long the thread waits for the source's first audio: short, so that a source
