@@ -17,6 +17,7 @@ from pathlib import Path
 import onnx
 import torch
 
+from . import fold_onnx
 from .data import LABELS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -72,6 +73,8 @@ def export_onnx(model: torch.nn.Module, dim: int, path: Path, meta: dict) -> Non
         verbose=False,
     )
     proto = program.model_proto
+    # The normalisation rewritten for tract's sake (fold_onnx.py): same function.
+    fold_onnx.fold(proto)
     proto.doc_string = meta["description"]
     del proto.metadata_props[:]
     entry = proto.metadata_props.add()

@@ -424,7 +424,7 @@ def main(argv=None):
         s.add_argument("--fresh", action="store_true")
         s.add_argument("--no-augment", action="store_true")
         s.add_argument("--out", default=str(REPO / "models" / "emotty.onnx"))
-        s.add_argument("--version", default="1.1.0")
+        s.add_argument("--version", default="1.1.1")
         s.add_argument("--steps", type=int, default=60, help="training steps per epoch")
         s.add_argument("--jobs", type=int, default=1, help="folds trained in parallel (one core each)")
         s.add_argument("--swa", type=int, default=0, help="average the weights of the last N epochs")
