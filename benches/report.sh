@@ -9,6 +9,8 @@
 #    sentences; figures are criterion's mean estimates.
 # 2. `emotty classify --jobs 1` over every clip of the corpora: wall time, real-time
 #    factor (seconds of audio per second of wall time) and peak resident memory.
+# 3. the share of CPU 0's time the hypervisor stole during each part, so that a slow
+#    run on a shared VM can be told from a slow engine.
 #
 # Machines here are noisy: run it on an otherwise idle machine, and read the figures as
 # one run's, not as a guarantee. Timed unit tests are deliberately not used.
@@ -21,9 +23,20 @@ command -v taskset >/dev/null || { echo "report.sh: needs taskset (util-linux)" 
 [ -f models/emotty.onnx ] || { echo "report.sh: models/emotty.onnx is missing" >&2; exit 2; }
 
 one="taskset -c 0"
+# Share of CPU 0's time the hypervisor gave to other guests ("steal" in /proc/stat)
+# since the last mark: on a shared VM the figures are only as good as this is small.
+steal_mark() { awk '/^cpu0 / {t = 0; for (i = 2; i <= 9; i++) t += $i; print $9, t}' /proc/stat; }
+steal_since() {
+    # shellcheck disable=SC2046,SC2086
+    set -- $1 $(steal_mark)
+    awk -v s="$(($3 - $1))" -v t="$(($4 - $2))" 'BEGIN { printf "%.0f", (t > 0 ? 100 * s / t : 0) }'
+}
 cargo build --release --locked --quiet
+mark=$(steal_mark)
 $one cargo bench --locked --quiet --bench frontend --bench model --bench pipeline -- --noplot \
     >target/bench-report.log 2>&1 || { cat target/bench-report.log; exit 1; }
+
+steal_bench=$(steal_since "$mark")
 
 # criterion's mean point estimate in nanoseconds.
 mean_ns() {
@@ -49,14 +62,17 @@ list=target/bench-corpus.txt
 find "$@" -type f \( -name '*.flac' -o -name '*.wav' -o -name '*.aiff' \) | sort >"$list"
 clips=$(wc -l <"$list")
 out=target/bench-corpus.jsonl
+mark=$(steal_mark)
 # shellcheck disable=SC2046
 $one /usr/bin/time -f '%e %M' -o target/bench-time.txt \
     ./target/release/emotty classify --jobs 1 --format json $(cat "$list") >"$out" || true
+steal_corpus=$(steal_since "$mark")
 read -r wall rss_kib <target/bench-time.txt
 audio_s=$(sed -n 's/.*"duration_s":\([0-9.]*\).*/\1/p' "$out" | awk '{s += $1} END {printf "%.1f", s}')
 
 awk -v day="$(date +%F)" -v fe="$fe" -v inf="$inf" -v inf_test="$inf_test" -v pipe="$pipe" -v fs="$fixture_s" -v fw="$fixture_w" \
-    -v wall="$wall" -v rss="$rss_kib" -v audio="$audio_s" -v clips="$clips" 'BEGIN {
+    -v wall="$wall" -v rss="$rss_kib" -v audio="$audio_s" -v clips="$clips" \
+    -v steal_bench="$steal_bench" -v steal_corpus="$steal_corpus" 'BEGIN {
     printf "emotty speed and memory, one core (taskset -c 0), %s\n\n", day
     printf "%-52s %12s %12s\n", "figure", "measured", "floor"
     printf "%-52s %9.2f us %9s us\n", "front end per 10 ms frame (MFCC)", fe / 1e3, "<= 3"
@@ -67,4 +83,5 @@ awk -v day="$(date +%F)" -v fe="$fe" -v inf="$inf" -v inf_test="$inf_test" -v pi
     printf "%-52s %10.0f x %12s\n", "  the same pipeline without inference (derived)", fs / ((pipe - fw * inf) / 1e9), "-"
     printf "%-52s %10.0f x %10s x\n", "classify, " clips " corpus clips (" audio " s), wall " wall " s", audio / wall, ">= 500"
     printf "%-52s %9.1f MB %9s MB\n", "classify peak resident memory over the corpus", rss / 1024, "<= 100"
+    printf "\nCPU 0 time stolen by the hypervisor: %s %% during criterion, %s %% during the corpus run\n", steal_bench, steal_corpus
 }'
