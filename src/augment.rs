@@ -10,8 +10,6 @@
 //! computed by exactly the code the live engine runs (`emotty features --augment N`).
 //! Every variant is a pure function of (clip, variant number, seed): runs reproduce.
 
-use realfft::RealFftPlanner;
-
 use crate::dsp::resample::Resampler;
 
 /// The rate augmentation works at (the model's).
@@ -318,9 +316,8 @@ pub fn reverberate(x: &[f32], rt60: f64, rng: &mut Rng) -> Vec<f32> {
 /// Linear convolution by FFT.
 pub fn convolve(x: &[f32], h: &[f32]) -> Vec<f32> {
     let n = (x.len() + h.len() - 1).next_power_of_two();
-    let mut planner = RealFftPlanner::<f32>::new();
-    let fwd = planner.plan_fft_forward(n);
-    let inv = planner.plan_fft_inverse(n);
+    let fwd = crate::dsp::fft::forward::<f32>(n);
+    let inv = crate::dsp::fft::inverse::<f32>(n);
     let mut a = vec![0.0f32; n];
     a[..x.len()].copy_from_slice(x);
     let mut b = vec![0.0f32; n];
@@ -455,7 +452,7 @@ mod tests {
         let n = x.len().next_power_of_two();
         let mut buf = vec![0.0f32; n];
         buf[..x.len()].copy_from_slice(x);
-        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(n);
+        let fft = crate::dsp::fft::forward::<f32>(n);
         let mut spec = fft.make_output_vec();
         fft.process(&mut buf, &mut spec).unwrap();
         let (bin, _) = spec

@@ -38,8 +38,8 @@
 
 use std::sync::Arc;
 
+use realfft::RealToComplex;
 use realfft::num_complex::Complex;
-use realfft::{RealFftPlanner, RealToComplex};
 use serde::{Deserialize, Serialize};
 
 /// The power floor of `power_to_db` (librosa's `amin`): -100 dB. Also what pure
@@ -343,7 +343,7 @@ impl Frontend {
         let n_fft = config.n_fft;
         let n_bins = n_fft / 2 + 1;
 
-        let fft = RealFftPlanner::<f64>::new().plan_fft_forward(n_fft);
+        let fft = crate::dsp::fft::forward::<f64>(n_fft);
         let fft_in = fft.make_input_vec();
         let fft_out = fft.make_output_vec();
         let fft_scratch = fft.make_scratch_vec();

@@ -6,8 +6,10 @@
 //! runtime), robust to noise above about 3 dB SNR and thousands of times faster than real
 //! time, so it costs nothing next to the emotion model.
 //!
-//! earshot works on 256-sample (16 ms) frames at 16 kHz. This wrapper buffers arbitrary
-//! chunks into those frames and adds two things:
+//! earshot works on 256-sample (16 ms) frames at 16 kHz; its network runs here on
+//! features computed with realfft instead of earshot's slower portable FFT
+//! ([`SpeechNet`](super::speechnet::SpeechNet), same scores to 1e-4). This wrapper
+//! buffers arbitrary chunks into those frames and adds:
 //!
 //! - An automatic gain in front of the network. earshot's features are absolute log-mel
 //!   energies, so its verdict depends on the input level: measured on a quiet RAVDESS
@@ -34,9 +36,10 @@
 
 use std::sync::Arc;
 
-use earshot::Detector;
+use super::speechnet::SpeechNet;
+
 use realfft::num_complex::Complex;
-use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
+use realfft::{ComplexToReal, RealToComplex};
 
 /// The sample rate earshot works at.
 pub const VAD_RATE: u32 = 16_000;
@@ -78,7 +81,8 @@ const VOICED_HANGOVER: u64 = 16;
 /// Streaming voice activity detector over 16 kHz mono audio.
 pub struct Vad {
     config: VadConfig,
-    detector: Box<Detector>,
+    /// earshot's network (see [`SpeechNet`] for why not earshot's own detector).
+    net: SpeechNet,
     frame: [f32; VAD_FRAME],
     filled: usize,
     frames_done: u64,
@@ -127,7 +131,7 @@ impl Vad {
     pub fn new(config: VadConfig) -> Self {
         Vad {
             config,
-            detector: Detector::default_boxed(),
+            net: SpeechNet::new(),
             frame: [0.0; VAD_FRAME],
             filled: 0,
             frames_done: 0,
@@ -158,7 +162,7 @@ impl Vad {
 
     /// Starts over for a new stream.
     pub fn reset(&mut self) {
-        self.detector.reset();
+        self.net.reset();
         self.filled = 0;
         self.frames_done = 0;
         self.peak_rms = 0.0;
@@ -202,7 +206,7 @@ impl Vad {
                 *s = (*s * gain).clamp(-1.0, 1.0);
             }
         }
-        let score = self.detector.predict_f32(&self.frame);
+        let score = self.net.predict(&self.frame);
         let floor = match self.noise_floor_db {
             Some(f) if rms_db >= f => f + NOISE_FLOOR_RISE_DB,
             _ => rms_db,
@@ -268,9 +272,8 @@ impl Voicing {
     const SMOOTH: usize = 8;
 
     pub fn new() -> Self {
-        let mut planner = RealFftPlanner::<f32>::new();
-        let fft = planner.plan_fft_forward(Self::FFT);
-        let ifft = planner.plan_fft_inverse(Self::FFT);
+        let fft = crate::dsp::fft::forward::<f32>(Self::FFT);
+        let ifft = crate::dsp::fft::inverse::<f32>(Self::FFT);
         let mut window = [0.0f32; Self::LEN];
         for (i, w) in window.iter_mut().enumerate() {
             *w = 0.5 - 0.5 * (std::f32::consts::TAU * (i as f32 + 0.5) / Self::LEN as f32).cos();
