@@ -64,6 +64,7 @@ class Ours(nn.Module):
         dropout: float = 0.3,
         cmn: str = "all",
         strides: tuple[int, int, int] = (2, 2, 2),
+        rnn: str = "lstm",
     ):
         super().__init__()
         mean_dims = {"all": None, "c0": 1, "none": 0}[cmn]
@@ -81,7 +82,13 @@ class Ours(nn.Module):
             block(channels, channels, 5, strides[1]),
             block(channels, channels, 3, strides[2]),
         )
-        self.lstm = nn.LSTM(channels, hidden, batch_first=True, bidirectional=True)
+        # `rnn="gru"` is an experiment, not the product: the product is specified as
+        # LSTM-based. tract runs an ONNX GRU over a window of known length as one fused
+        # op, where an LSTM always becomes a Scan that dispatches its body once per step,
+        # so the experiment measures what that would buy (`training/RESULTS.md`,
+        # `ours-gru`). The attribute stays `lstm` so earlier runs' weights load unchanged.
+        cell = {"lstm": nn.LSTM, "gru": nn.GRU}[rnn]
+        self.lstm = cell(channels, hidden, batch_first=True, bidirectional=True)
         self.attention = nn.Linear(2 * hidden, 1)
         self.head = nn.Sequential(
             nn.Dropout(dropout),

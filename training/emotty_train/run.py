@@ -126,6 +126,7 @@ def make_config(args, model: str | None = None, **overrides) -> Config:
         swa=args.swa if ours else 0,
         mixup=args.mixup if ours else 0.0,
         arch={"cmn": args.cmn, "channels": args.channels, "hidden": args.hidden, "strides": args.strides}
+        | ({"rnn": args.rnn} if args.rnn != "lstm" else {})
         if ours
         else {},
         ravdess_share=args.ravdess_share,
@@ -319,7 +320,7 @@ def cmd_final(args):
         name="emotty-crnn",
         version=args.version,
         description=f"Speech emotion recognizer: Conv1d front end ({cfg.arch['channels']} channels, "
-        f"{10 * math.prod(cfg.arch['strides'])} ms steps), bidirectional LSTM({cfg.arch['hidden']}), attention and "
+        f"{10 * math.prod(cfg.arch['strides'])} ms steps), bidirectional {cfg.arch.get('rnn', 'lstm').upper()}({cfg.arch['hidden']}), attention and "
         "mean pooling, over 40 MFCCs and a pitch track of 1-3 s windows. Trained with noise, reverb, speed, pitch, "
         "EQ and gain augmentation, SpecAugment and weight averaging.",
         training_data="RAVDESS speech actors 01-20 (CC BY-NC-SA 4.0) + TESS OAF/YAF (CC BY-NC-ND 4.0); "
@@ -401,7 +402,7 @@ def development_runs() -> str:
         c = folds[0]["train"]["config"]
         arch = c.get("arch", {})
         settings = (
-            f"{arch.get('channels')} ch, LSTM {arch.get('hidden')}, strides {arch.get('strides', [1, 2, 2])}, "
+            f"{arch.get('channels')} ch, {arch.get('rnn', 'lstm').upper()} {arch.get('hidden')}, strides {arch.get('strides', [1, 2, 2])}, "
             f"CMN {arch.get('cmn')}, {c['epochs']} epochs, SWA {c['swa']}, mixup {c['mixup']}"
         )
         val = mean_std([f["train"]["val_uar"] for f in folds])
@@ -434,6 +435,7 @@ def main(argv=None):
         s.add_argument("--speaker-norm", action="store_true", help="experiment: per-speaker mean removal")
         s.add_argument("--ravdess-share", type=float, default=0.6)
         s.add_argument("--hidden", type=int, default=96)
+        s.add_argument("--rnn", default="lstm", choices=["lstm", "gru"], help="recurrent cell of our model (gru: an experiment; the product is LSTM-based)")
         s.add_argument(
             "--strides",
             type=lambda v: tuple(int(x) for x in v.split(",")),
