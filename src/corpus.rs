@@ -1,4 +1,4 @@
-//! Labeled audio on disk: the RAVDESS and TESS layouts and emotty's own recordings.
+//! Labeled audio on disk: the RAVDESS, TESS and nEMO layouts and emotty's own recordings.
 //!
 //! `emotty eval` and `emotty features` take directories, not file lists, so that a
 //! tester's new clips, a corpus download and a mix of both are all one argument away.
@@ -9,6 +9,9 @@
 //! - TESS: `<SPEAKER>_<emotion>/<SPEAKER>_<word>_<emotion>.ext`, the emotion being one
 //!   of angry, disgust, fear, happy, neutral, ps, sad (case-insensitive); fear maps to
 //!   fearful and ps (pleasant surprise) to surprised.
+//! - nEMO: `<SPEAKER>_<emotion>_<n>.ext` (`samples/EB0_anger_12.wav`), the speaker two
+//!   capital letters and a digit, the emotion one of anger, fear, happiness, neutral,
+//!   sadness, surprised (mapped to angry, fearful, happy, neutral, sad, surprised).
 //! - Recordings: a folder with `manifest.jsonl` (one JSON object per clip, with at
 //!   least `file` and `label`, usually `speaker`), or without a manifest,
 //!   `<label>/<anything>_<speaker>.wav`, the label being one of the eight emotions.
@@ -46,6 +49,7 @@ pub const MANIFEST: &str = "manifest.jsonl";
 pub enum Corpus {
     Ravdess,
     Tess,
+    Nemo,
     Recordings,
 }
 
@@ -54,6 +58,7 @@ impl Corpus {
         match self {
             Corpus::Ravdess => "ravdess",
             Corpus::Tess => "tess",
+            Corpus::Nemo => "nemo",
             Corpus::Recordings => "recordings",
         }
     }
@@ -175,6 +180,7 @@ fn label_file(path: &Path, manifest: Option<&BTreeMap<PathBuf, ManifestEntry>>, 
         })
         .or_else(|| ravdess(path))
         .or_else(|| tess(path))
+        .or_else(|| nemo(path))
         .or_else(|| recording_by_folder(path));
     match clip {
         Some(clip) => scan.clips.push(clip),
@@ -231,6 +237,35 @@ fn tess(path: &Path) -> Option<Clip> {
         corpus: Corpus::Tess,
         label: label.to_string(),
         speaker: format!("tess:{speaker}"),
+    })
+}
+
+/// `<SPEAKER>_<emotion>_<n>.ext`, nEMO's `samples/` naming.
+fn nemo(path: &Path) -> Option<Clip> {
+    let stem = path.file_stem()?.to_str()?;
+    let mut fields = stem.split('_');
+    let (speaker, emotion, number) = (fields.next()?, fields.next()?, fields.next()?);
+    if fields.next().is_some()
+        || !matches!(speaker.as_bytes(), [a, b, c] if a.is_ascii_uppercase() && b.is_ascii_uppercase() && c.is_ascii_digit())
+        || number.is_empty()
+        || !number.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let label = match emotion {
+        "anger" => "angry",
+        "fear" => "fearful",
+        "happiness" => "happy",
+        "neutral" => "neutral",
+        "sadness" => "sad",
+        "surprised" => "surprised",
+        _ => return None,
+    };
+    Some(Clip {
+        path: path.to_path_buf(),
+        corpus: Corpus::Nemo,
+        label: label.to_string(),
+        speaker: format!("nemo:{speaker}"),
     })
 }
 
@@ -357,6 +392,34 @@ mod tests {
         let c = tess(Path::new("tess/OAF_Fear/OAF_back_fear.flac")).unwrap();
         assert_eq!(c.label, "fearful");
         assert!(tess(Path::new("other/OAF_back_fear.flac")).is_none());
+    }
+
+    #[test]
+    fn nemo_names_map_onto_the_eight_classes() {
+        let c = nemo(Path::new("nemo/samples/EB0_anger_12.wav")).unwrap();
+        assert_eq!(
+            (c.label.as_str(), c.speaker.as_str(), c.corpus),
+            ("angry", "nemo:EB0", Corpus::Nemo)
+        );
+        for (name, label) in [
+            ("WR0_fear_1.wav", "fearful"),
+            ("KS0_happiness_70.wav", "happy"),
+            ("MP0_neutral_3.wav", "neutral"),
+            ("SM0_sadness_9.wav", "sad"),
+            ("TP0_surprised_64.wav", "surprised"),
+        ] {
+            assert_eq!(nemo(Path::new(name)).unwrap().label, label, "{name}");
+        }
+        for name in [
+            "EB0_boredom_1.wav",
+            "eb0_anger_1.wav",
+            "EB0_anger_x.wav",
+            "EB0_anger_1_2.wav",
+            "EB0_anger.wav",
+            "20261121-101500_ann.wav",
+        ] {
+            assert!(nemo(Path::new(name)).is_none(), "{name}");
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub fn run(args: EvalArgs, analysis: &AnalysisArgs) -> Result<ExitCode> {
     }
     if scan.clips.is_empty() {
         bail!(
-            "no labeled audio found in {} (expected the RAVDESS, TESS or emotty recordings layout)",
+            "no labeled audio found in {} (expected the RAVDESS, TESS, nEMO or emotty recordings layout)",
             args.dirs
                 .iter()
                 .map(|d| d.display().to_string())

@@ -26,7 +26,9 @@ pub fn run(args: FeaturesArgs, analysis: &AnalysisArgs) -> Result<ExitCode> {
         eprintln!("emotty: warning: {w}");
     }
     if scan.clips.is_empty() {
-        bail!("no labeled audio found (expected the RAVDESS, TESS or emotty recordings layout)");
+        bail!(
+            "no labeled audio found (expected the RAVDESS, TESS, nEMO or emotty recordings layout)"
+        );
     }
     if !scan.unlabeled.is_empty() {
         eprintln!(
