@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::audio::source::{self, Pace};
 use crate::engine::analyzer::argmax;
 use crate::engine::{AnalysisConfig, EndReason, Engine, Event, SourceInfo, WindowResult};
-use crate::model::Model;
+use crate::model::{Affect, Model};
 
 /// What the engine made of one clip.
 #[derive(Debug, Clone, Serialize)]
@@ -32,6 +32,8 @@ pub struct ClipResult {
 pub struct Verdict {
     pub probs: Vec<f32>,
     pub top: usize,
+    /// Arousal and valence, weighted like the probabilities, from models that rate them.
+    pub affect: Option<Affect>,
 }
 
 impl ClipResult {
@@ -133,10 +135,13 @@ fn strip_name(message: &str, name: &str) -> String {
         .to_string()
 }
 
-/// Speech-weighted mean of the windows' probabilities; `None` if no window had speech.
+/// Speech-weighted mean of the windows' probabilities (and of their arousal and
+/// valence); `None` if no window had speech.
 pub fn summarize(windows: &[WindowResult]) -> Option<Verdict> {
     let mut sum: Vec<f64> = Vec::new();
+    let mut affect_sum = [0.0f64; 2];
     let mut weight = 0.0f64;
+    let mut affect_weight = 0.0f64;
     for w in windows {
         if let Some(probs) = w.probs() {
             if sum.is_empty() {
@@ -147,6 +152,11 @@ pub fn summarize(windows: &[WindowResult]) -> Option<Verdict> {
                 *s += wt * f64::from(*p);
             }
             weight += wt;
+            if let Some(a) = w.affect() {
+                affect_sum[0] += wt * f64::from(a.arousal);
+                affect_sum[1] += wt * f64::from(a.valence);
+                affect_weight += wt;
+            }
         }
     }
     if weight == 0.0 {
@@ -154,5 +164,9 @@ pub fn summarize(windows: &[WindowResult]) -> Option<Verdict> {
     }
     let probs: Vec<f32> = sum.iter().map(|s| (s / weight) as f32).collect();
     let top = argmax(&probs);
-    Some(Verdict { probs, top })
+    let affect = (affect_weight > 0.0).then(|| Affect {
+        arousal: (affect_sum[0] / affect_weight) as f32,
+        valence: (affect_sum[1] / affect_weight) as f32,
+    });
+    Some(Verdict { probs, top, affect })
 }

@@ -72,6 +72,34 @@ pub struct ModelMeta {
     /// Evaluation figures recorded at training time; free-form.
     #[serde(default)]
     pub metrics: serde_json::Value,
+    /// The names of a second output's values: `["arousal", "valence"]` when the model
+    /// also rates arousal and valence, each in [-1, 1]; empty when it has one output.
+    #[serde(default)]
+    pub affect: Vec<String>,
+    /// The temperature the probabilities were calibrated with (already applied inside
+    /// the graph; recorded for the model card).
+    #[serde(default)]
+    pub temperature: Option<f32>,
+}
+
+/// The names a model's second output must have, in this order.
+pub const AFFECT_NAMES: [&str; 2] = ["arousal", "valence"];
+
+/// Where a window sits on the circumplex of affect: arousal from calm (-1) to excited
+/// (+1), valence from negative (-1) to positive (+1).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Affect {
+    pub arousal: f32,
+    pub valence: f32,
+}
+
+/// What the model says about one window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    /// One probability per label, in label order; they sum to 1.
+    pub probs: Vec<f32>,
+    /// Arousal and valence, from models that rate them.
+    pub affect: Option<Affect>,
 }
 
 /// What the model's single output holds.
@@ -295,7 +323,13 @@ impl Model {
 
         let meta = read_meta(path, &proto)?;
         let feature_dim = meta.frontend.model_dim();
-        check_declared_io(path, graph, feature_dim, meta.labels.len())?;
+        check_declared_io(
+            path,
+            graph,
+            feature_dim,
+            meta.labels.len(),
+            !meta.affect.is_empty(),
+        )?;
 
         let model_dir = path.parent().and_then(Path::to_str);
         let parsed = onnx
@@ -341,13 +375,18 @@ impl Model {
         self.feature_dim
     }
 
+    /// Whether [`predict`](Model::predict) gives arousal and valence too.
+    pub fn has_affect(&self) -> bool {
+        !self.info.meta.affect.is_empty()
+    }
+
     /// Runs the model on one window of features.
     ///
     /// `features`: frames × feature_dim, row-major. Returns probabilities (sum 1) in
-    /// label order.
+    /// label order, and arousal and valence where the model rates them.
     ///
     /// Errors (not panics) if frames == 0 or the slice length != frames * feature_dim.
-    pub fn predict(&self, features: &[f32], frames: usize) -> Result<Vec<f32>, ModelError> {
+    pub fn predict(&self, features: &[f32], frames: usize) -> Result<Prediction, ModelError> {
         if frames == 0 {
             return Err(ModelError::EmptyWindow);
         }
@@ -369,13 +408,16 @@ impl Model {
         }
         let input = Tensor::from_shape(&[1, frames, self.feature_dim], features)
             .map_err(|e| self.inference_error(&e))?;
-        let raw = self.run(input)?;
-        self.to_probabilities(&raw, frames)
+        let (raw, affect) = self.run(input)?;
+        Ok(Prediction {
+            probs: self.to_probabilities(&raw, frames)?,
+            affect: affect.map(|a| self.to_affect(&a, frames)).transpose()?,
+        })
     }
 
-    /// Runs the plan on one `[1, frames, feature_dim]` tensor and returns the single
-    /// output row, checking its shape.
-    fn run(&self, input: Tensor) -> Result<Vec<f32>, ModelError> {
+    /// Runs the plan on one `[1, frames, feature_dim]` tensor and returns the output
+    /// row, and the affect row where the model has one, checking their shapes.
+    fn run(&self, input: Tensor) -> Result<(Vec<f32>, Option<Vec<f32>>), ModelError> {
         let frames = input.shape()[1];
         // A fresh run state per call, from the shared plan. Reusing states is not
         // safe: tract's recurrent ops keep their hidden state in the run state (for
@@ -385,11 +427,30 @@ impl Model {
             .run(tvec!(input.into_tvalue()))
             .map_err(|e| self.inference_error(&e))?;
 
-        let [output] = outputs.as_slice() else {
-            return Err(self.bad_graph(format!(
-                "model has {} outputs; emotty needs exactly one [batch, labels] output",
-                outputs.len()
-            )));
+        let (output, affect) = match (outputs.as_slice(), self.has_affect()) {
+            ([output], false) => (output, None),
+            ([output, affect], true) => (output, Some(affect)),
+            (_, has_affect) => {
+                return Err(self.bad_graph(output_count_message(outputs.len(), has_affect)));
+            }
+        };
+        let affect = match affect {
+            None => None,
+            Some(a) => {
+                if a.shape() != [1, AFFECT_NAMES.len()] {
+                    return Err(self.bad_graph(format!(
+                        "model's affect output has shape {:?}; emotty needs [1, 2]",
+                        a.shape()
+                    )));
+                }
+                let view = a.to_plain_array_view::<f32>().map_err(|e| {
+                    self.bad_graph(format!(
+                        "model's affect output is not float32 ({})",
+                        one_line(&e)
+                    ))
+                })?;
+                Some(view.iter().copied().collect())
+            }
         };
         let n_labels = self.info.meta.labels.len();
         match output.shape() {
@@ -412,15 +473,31 @@ impl Model {
         let view = output.to_plain_array_view::<f32>().map_err(|e| {
             self.bad_graph(format!("model output is not float32 ({})", one_line(&e)))
         })?;
-        Ok(view.iter().copied().collect())
+        Ok((view.iter().copied().collect(), affect))
     }
 
     /// Checks the graph end to end on silence-like input before anyone relies on it.
     fn trial_run(&self) -> Result<(), ModelError> {
         let input = Tensor::zero::<f32>(&[1, TRIAL_FRAMES, self.feature_dim])
             .map_err(|e| self.inference_error(&e))?;
-        let raw = self.run(input)?;
+        let (raw, affect) = self.run(input)?;
+        if let Some(a) = affect {
+            self.to_affect(&a, TRIAL_FRAMES)?;
+        }
         self.to_probabilities(&raw, TRIAL_FRAMES).map(drop)
+    }
+
+    /// Checks the affect row: two finite values, kept to [-1, 1].
+    fn to_affect(&self, raw: &[f32], frames: usize) -> Result<Affect, ModelError> {
+        if let Some(bad) = raw.iter().find(|v| !v.is_finite()) {
+            return Err(self.bad_output(format!(
+                "non-finite arousal or valence {bad} for {frames} frames"
+            )));
+        }
+        Ok(Affect {
+            arousal: raw[0].clamp(-1.0, 1.0),
+            valence: raw[1].clamp(-1.0, 1.0),
+        })
     }
 
     /// Turns the raw output row into a distribution, per the metadata's `output`.
@@ -578,7 +655,25 @@ fn validate_meta(meta: &ModelMeta) -> Result<(), String> {
             meta.window_s, meta.min_window_s
         ));
     }
+    if !meta.affect.is_empty() && meta.affect != AFFECT_NAMES {
+        return Err(format!(
+            "affect must be [\"arousal\", \"valence\"] or absent, got {:?}",
+            meta.affect
+        ));
+    }
     Ok(())
+}
+
+/// Why a graph's output count is wrong, for a model with or without an affect output.
+fn output_count_message(outputs: usize, has_affect: bool) -> String {
+    if has_affect {
+        format!(
+            "model has {outputs} outputs; its metadata lists affect, so emotty needs two: \
+             [batch, labels] and [batch, 2]"
+        )
+    } else {
+        format!("model has {outputs} outputs; emotty needs exactly one [batch, labels] output")
+    }
 }
 
 /// Checks the input and output the graph declares, before tract sees it.
@@ -591,6 +686,7 @@ fn check_declared_io(
     graph: &pb::GraphProto,
     feature_dim: usize,
     n_labels: usize,
+    has_affect: bool,
 ) -> Result<(), ModelError> {
     let bad = |reason: String| ModelError::BadGraph {
         path: path.to_owned(),
@@ -634,11 +730,21 @@ fn check_declared_io(
             input.name
         )));
     }
-    let [output] = graph.output.as_slice() else {
-        return Err(bad(format!(
-            "model has {} outputs; emotty needs exactly one [batch, labels] output",
-            graph.output.len()
-        )));
+    let output = match (graph.output.as_slice(), has_affect) {
+        ([output], false) => output,
+        ([output, affect], true) => {
+            if let Some(dims) = declared_dims(affect)
+                && let [_, Some(n)] = dims.as_slice()
+                && *n != AFFECT_NAMES.len()
+            {
+                return Err(bad(format!(
+                    "model's affect output \"{}\" has {n} values; emotty needs 2 (arousal, valence)",
+                    affect.name
+                )));
+            }
+            output
+        }
+        (outputs, _) => return Err(bad(output_count_message(outputs.len(), has_affect))),
     };
     if let Some(dims) = declared_dims(output)
         && let [_, Some(outputs)] = dims.as_slice()
@@ -795,6 +901,8 @@ mod tests {
             output: OutputKind::Probabilities,
             training_data: String::new(),
             metrics: serde_json::Value::Null,
+            affect: vec![],
+            temperature: None,
         }
     }
 
@@ -850,6 +958,13 @@ mod tests {
                     ..meta()
                 },
                 "min_window_s",
+            ),
+            (
+                ModelMeta {
+                    affect: vec!["valence".into(), "arousal".into()],
+                    ..meta()
+                },
+                "affect must be",
             ),
         ];
         for (bad, expected) in cases {

@@ -581,6 +581,7 @@ mod tests {
             },
             model_name: "test".into(),
             labels: EMOTIONS.iter().map(|s| s.to_string()).collect(),
+            affect: false,
             sample_rate: 16000,
             window_s: 1.0,
             hop_s: 0.5,
@@ -594,7 +595,11 @@ mod tests {
             Some(t) => {
                 let mut probs = vec![0.02f32; 8];
                 probs[t] = 0.86;
-                Outcome::Emotion { probs, top: t }
+                Outcome::Emotion {
+                    probs,
+                    top: t,
+                    affect: None,
+                }
             }
             None => Outcome::NoSpeech,
         };

@@ -83,12 +83,18 @@ fn classify_gives_a_verdict_per_file_in_three_formats() {
     assert_eq!(lines.len(), 9);
     assert_eq!(
         lines[0],
-        "kind,file,start_s,end_s,emotion,confidence,speech_ratio,neutral,calm,happy,sad,angry,fearful,disgust,surprised"
+        "kind,file,start_s,end_s,emotion,confidence,speech_ratio,neutral,calm,happy,sad,angry,fearful,disgust,surprised,arousal,valence"
     );
     for (line, row) in lines[1..].iter().zip(&rows) {
         let cells: Vec<&str> = line.split(',').collect();
-        assert_eq!(cells.len(), 15);
+        assert_eq!(cells.len(), 17);
         assert_eq!(cells[4], row["emotion"].as_str().unwrap());
+        // The test model does not rate arousal and valence: empty cells, JSON nulls.
+        assert_eq!(&cells[15..], ["", ""]);
+        assert!(
+            row["arousal"].is_null() && row["valence"].is_null(),
+            "{row}"
+        );
     }
 
     let mut args = vec!["classify", "--model", &m];
@@ -586,6 +592,97 @@ fn eval_scores_the_fixture_corpora_per_corpus_and_pooled() {
     ] {
         assert!(table.contains(word), "{word} missing from\n{table}");
     }
+}
+
+#[test]
+fn a_model_that_rates_affect_adds_arousal_and_valence_everywhere() {
+    let home = Home::new();
+    let m = fixture("tests/fixtures/test-model-affect.onnx")
+        .display()
+        .to_string();
+    let angry = fixture(ANGRY).display().to_string();
+    let run = home
+        .run(&[
+            "classify",
+            "--timeline",
+            "--format",
+            "json",
+            "--model",
+            &m,
+            &angry,
+        ])
+        .ok();
+    let rows = json_of(&run.stdout);
+    let clip = &rows[0];
+    assert_eq!(clip["type"], "clip");
+    let speech: Vec<&Value> = rows[1..]
+        .iter()
+        .filter(|r| !r["no_speech"].as_bool().unwrap())
+        .collect();
+    assert!(!speech.is_empty());
+    for r in &speech {
+        for key in ["arousal", "valence"] {
+            let v = r[key].as_f64().unwrap_or_else(|| panic!("{key} in {r}"));
+            assert!((-1.0..=1.0).contains(&v), "{r}");
+        }
+    }
+    // The clip's arousal is the speech-weighted mean of its windows' (4-decimal rounding).
+    let (mut sum, mut weight) = (0.0, 0.0);
+    for r in &speech {
+        let w = r["speech_ratio"].as_f64().unwrap().max(1e-3);
+        sum += w * r["arousal"].as_f64().unwrap();
+        weight += w;
+    }
+    let clip_arousal = clip["arousal"].as_f64().unwrap();
+    assert!(
+        (clip_arousal - sum / weight).abs() < 1e-3,
+        "{clip_arousal} vs {}",
+        sum / weight
+    );
+
+    let csv = home
+        .run(&["classify", "--format", "csv", "--model", &m, &angry])
+        .ok()
+        .stdout;
+    let line: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(line.len(), 17);
+    let arousal: f64 = line[15].parse().unwrap();
+    assert!(
+        (arousal - clip_arousal).abs() < 1e-4,
+        "{arousal} vs {clip_arousal}"
+    );
+
+    let table = home.run(&["classify", "--model", &m, &angry]).ok().stdout;
+    let mut lines = table.lines();
+    assert!(lines.next().unwrap().ends_with("arous valen"), "{table}");
+    assert!(
+        lines.next().unwrap().ends_with(&format!(
+            "{:+.2} {:+.2}",
+            clip_arousal,
+            clip["valence"].as_f64().unwrap()
+        )),
+        "{table}"
+    );
+}
+
+#[test]
+fn eval_reads_the_nemo_layout() {
+    let home = Home::new();
+    let m = model_arg();
+    let dir = fixture("tests/fixtures/nemo").display().to_string();
+    let run = home.run(&["eval", "--json", "--model", &m, &dir]).ok();
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let c = &report["corpora"]["nemo"];
+    assert_eq!(c["clips"], 2, "{report}");
+    let matrix: Vec<Vec<u64>> = serde_json::from_value(c["confusion"].clone()).unwrap();
+    // One angry clip (row 4) and one neutral clip (row 0), whatever the model says.
+    assert_eq!(matrix[4].iter().sum::<u64>(), 1);
+    assert_eq!(matrix[0].iter().sum::<u64>(), 1);
+    // Classes nEMO lacks have no recall rather than a recall of 0.
+    assert!(
+        c["recall"]["calm"].is_null() && c["recall"]["disgust"].is_null(),
+        "{c}"
+    );
 }
 
 #[test]

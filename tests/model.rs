@@ -170,7 +170,7 @@ fn parity_with_onnxruntime() {
                 .iter()
                 .map(|&q| q as f32 * case.input_scale)
                 .collect();
-            let got = model.predict(&features, case.frames).unwrap();
+            let got = model.predict(&features, case.frames).unwrap().probs;
             let want = &case.expected[model_name];
             assert_eq!(got.len(), want.len());
             for (i, (g, w)) in got.iter().zip(want).enumerate() {
@@ -341,7 +341,7 @@ fn predict_rejects_empty_and_misshapen_input() {
     let err = model.predict(&[0.0; 40], usize::MAX).unwrap_err();
     assert!(matches!(err, ModelError::InputLength { .. }), "{err}");
     // And the model still works after the errors.
-    assert_eq!(model.predict(&[0.0; 40], 1).unwrap().len(), 8);
+    assert_eq!(model.predict(&[0.0; 40], 1).unwrap().probs.len(), 8);
 }
 
 #[test]
@@ -379,7 +379,7 @@ fn time_axis_is_symbolic_from_1_to_1000_frames() {
     let mut outputs = Vec::new();
     for frames in [1, 7, 100, 299, 300, 1000] {
         let features = pseudo_random(frames * 40, frames as u64, 10.0);
-        let p = model.predict(&features, frames).unwrap();
+        let p = model.predict(&features, frames).unwrap().probs;
         assert_eq!(p.len(), 8, "{frames} frames");
         outputs.push(p);
     }
@@ -395,7 +395,7 @@ fn probabilities_sum_to_one() {
         let model = load(name);
         for (seed, scale) in [(1, 0.1), (2, 10.0), (3, 300.0)] {
             let features = pseudo_random(300 * 40, seed, scale);
-            let p = model.predict(&features, 300).unwrap();
+            let p = model.predict(&features, 300).unwrap().probs;
             let sum: f32 = p.iter().sum();
             assert!((sum - 1.0).abs() < 1e-5, "{name} scale {scale}: sum {sum}");
             assert!(p.iter().all(|v| (0.0..=1.0).contains(v)), "{name}: {p:?}");
@@ -455,4 +455,47 @@ fn default_candidates_follow_the_documented_order() {
             }
         }
     }
+}
+
+#[test]
+fn a_model_with_an_affect_output_rates_arousal_and_valence() {
+    let with = load("test-model-affect.onnx");
+    let without = load("test-model.onnx");
+    assert!(with.has_affect());
+    assert!(!without.has_affect());
+    assert_eq!(with.info().meta.affect, ["arousal", "valence"]);
+    let mut seen = Vec::new();
+    for (seed, frames) in [(1, 300), (2, 100), (3, 7)] {
+        let features = pseudo_random(frames * 40, seed, 10.0);
+        let p = with.predict(&features, frames).unwrap();
+        // The same weights give the same probabilities with or without the second head.
+        let q = without.predict(&features, frames).unwrap();
+        assert_eq!(q.affect, None);
+        for (a, b) in p.probs.iter().zip(&q.probs) {
+            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        }
+        let affect = p.affect.expect("arousal and valence");
+        for v in [affect.arousal, affect.valence] {
+            assert!((-1.0..=1.0).contains(&v), "{v}");
+        }
+        seen.push(affect);
+    }
+    // The second output really depends on the input.
+    assert_ne!(seen[0], seen[1]);
+}
+
+#[test]
+fn affect_outputs_and_metadata_must_agree() {
+    let msg = load_error(&fixture("test-model-affect-undeclared.onnx"));
+    assert!(
+        msg.ends_with("model has 2 outputs; emotty needs exactly one [batch, labels] output"),
+        "{msg}"
+    );
+    let msg = load_error(&fixture("test-model-affect-missing.onnx"));
+    assert!(
+        msg.ends_with(
+            "model has 1 outputs; its metadata lists affect, so emotty needs two: [batch, labels] and [batch, 2]"
+        ),
+        "{msg}"
+    );
 }

@@ -50,6 +50,7 @@ fn started(kind: SourceKind, name: &str) -> Event {
         },
         model_name: "emotty-test".into(),
         labels: LABELS.iter().map(|s| s.to_string()).collect(),
+        affect: false,
         sample_rate: 16_000,
         window_s: 3.0,
         hop_s: 0.5,
@@ -65,7 +66,11 @@ fn window(index: u64, end_s: f64, top: Option<usize>) -> Event {
             let mut probs = vec![0.03f32; 8];
             probs[t] = 0.55;
             probs[(t + 3) % 8] = 0.27;
-            Outcome::Emotion { probs, top: t }
+            Outcome::Emotion {
+                probs,
+                top: t,
+                affect: None,
+            }
         }
         None => Outcome::NoSpeech,
     };
@@ -498,6 +503,75 @@ fn widget_probabilities() {
     assert!(small.contains("😠 A N G R Y 55%"), "{small}");
     assert!(!none.contains('%') || none.contains("speech in 8% of the window"));
     assert!(!none.contains("55%"));
+}
+
+#[test]
+fn widget_probabilities_with_arousal_and_valence() {
+    let t = truecolor();
+    let mut app = new_app(true);
+    let Event::Started(mut start) = started(SourceKind::Microphone, "USB Audio Device") else {
+        unreachable!()
+    };
+    start.affect = true;
+    app.on_event(&Event::Started(start));
+    let Event::Window(mut w) = window(0, 3.0, Some(4)) else {
+        unreachable!()
+    };
+    if let Outcome::Emotion { affect, .. } = &mut w.outcome {
+        *affect = Some(emotty::model::Affect {
+            arousal: 0.62,
+            valence: -0.48,
+        });
+    }
+    app.on_event(&Event::Window(w));
+    let tall = buf_text(&widget(
+        Probabilities {
+            app: &app,
+            theme: &t,
+        },
+        40,
+        17,
+    ));
+    let short = buf_text(&widget(
+        Probabilities {
+            app: &app,
+            theme: &t,
+        },
+        40,
+        13,
+    ));
+    insta::assert_snapshot!(format!("{tall}\n{short}"));
+    // Each readout row without the panel's borders.
+    let row = |text: &str, name: &str| -> String {
+        let line = text.lines().find(|l| l.contains(name)).expect(text);
+        line.trim_matches('│').to_string()
+    };
+    let arousal = row(&tall, "arousal");
+    assert!(arousal.contains("+0.62"), "{arousal}");
+    // Positive arousal fills right of the centre mark, negative valence left of it.
+    let (left, right) = arousal.split_once('│').unwrap();
+    assert!(!left.contains('█') && right.contains('█'), "{arousal}");
+    let valence = row(&tall, "valence");
+    assert!(valence.contains("-0.48"), "{valence}");
+    let (left, right) = valence.split_once('│').unwrap();
+    assert!(left.contains('█') && !right.contains('█'), "{valence}");
+    // Without the rows to spare the readout stays out rather than squeezing the bars.
+    assert!(!short.contains("arousal"), "{short}");
+    // A no-speech window leaves the readout empty, not showing the last values.
+    app.on_event(&window(1, 3.5, None));
+    let quiet = buf_text(&widget(
+        Probabilities {
+            app: &app,
+            theme: &t,
+        },
+        40,
+        17,
+    ));
+    let arousal = row(&quiet, "arousal");
+    assert!(
+        arousal.ends_with("    -") && !arousal.contains('█'),
+        "{arousal}"
+    );
 }
 
 #[test]

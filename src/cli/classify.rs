@@ -10,7 +10,7 @@ use emotty::classify::{self, ClipResult};
 use emotty::engine::{AnalysisConfig, Engine, WindowResult};
 use emotty::model::Model;
 
-use super::output::{self, csv_header, csv_row, table_header, table_row};
+use super::output::{self, Cells, csv_header, csv_row, table_header, table_row};
 use super::{
     AnalysisArgs, ClassifyArgs, OutputFormat, analysis_config, is_stdin, jobs, load_model,
     open_source, pool, split_formats, stdout_ok,
@@ -28,7 +28,12 @@ pub fn run(args: ClassifyArgs, analysis: &AnalysisArgs) -> Result<ExitCode> {
     let model = load_model(analysis)?;
     let config = analysis_config(&model, analysis);
     let labels = model.labels().to_vec();
-    let mut printer = Printer::new(format, args.timeline || streaming, labels);
+    let mut printer = Printer::new(
+        format,
+        args.timeline || streaming,
+        labels,
+        model.has_affect(),
+    );
 
     let mut files = args.files.clone();
     if let Some(input) = &args.source.input
@@ -109,16 +114,19 @@ struct Printer {
     format: OutputFormat,
     timeline: bool,
     labels: Vec<String>,
+    /// Whether the model rates arousal and valence (the table's last two columns).
+    affect: bool,
     width: usize,
     header_done: bool,
 }
 
 impl Printer {
-    fn new(format: OutputFormat, timeline: bool, labels: Vec<String>) -> Self {
+    fn new(format: OutputFormat, timeline: bool, labels: Vec<String>, affect: bool) -> Self {
         Printer {
             format,
             timeline,
             labels,
+            affect,
             width: 4,
             header_done: false,
         }
@@ -135,7 +143,7 @@ impl Printer {
         }
         self.header_done = true;
         match self.format {
-            OutputFormat::Table => self.out(&table_header(self.width, &self.labels)),
+            OutputFormat::Table => self.out(&table_header(self.width, &self.labels, self.affect)),
             OutputFormat::Csv => self.out(&csv_header(&self.labels)),
             OutputFormat::Json => Ok(()),
         }
@@ -143,8 +151,6 @@ impl Printer {
 
     fn clip(&mut self, file: &str, clip: &ClipResult) -> Result<()> {
         let labels = &self.labels;
-        let top = clip.verdict.as_ref().map(|v| v.top);
-        let probs = clip.verdict.as_ref().map(|v| v.probs.as_slice());
         match self.format {
             OutputFormat::Table => {
                 let name = truncate_left(file, self.width);
@@ -152,9 +158,8 @@ impl Printer {
                     self.width,
                     &name,
                     labels,
-                    top,
-                    probs,
-                    clip.speech_ratio(),
+                    Cells::clip(clip),
+                    self.affect,
                 ))?;
             }
             OutputFormat::Json => {
@@ -167,9 +172,7 @@ impl Printer {
                     0.0,
                     clip.duration_s,
                     labels,
-                    top,
-                    probs,
-                    clip.speech_ratio(),
+                    Cells::clip(clip),
                 ))?;
             }
         }
@@ -190,9 +193,8 @@ impl Printer {
                     self.width,
                     &span,
                     labels,
-                    w.top(),
-                    w.probs(),
-                    f64::from(w.speech_ratio),
+                    Cells::window(w),
+                    self.affect,
                 ))
             }
             OutputFormat::Json => self.out(&output::window_json(file, labels, w).to_string()),
@@ -202,9 +204,7 @@ impl Printer {
                 w.start_s,
                 w.end_s,
                 labels,
-                w.top(),
-                w.probs(),
-                f64::from(w.speech_ratio),
+                Cells::window(w),
             )),
         }
     }

@@ -164,12 +164,18 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
                     OutputFormat::Json => window_json(&name, &labels, &w).to_string(),
                     _ => match (w.top(), w.probs()) {
                         (Some(t), Some(p)) => format!(
-                            "{:>8.1}s  {:<10} {}  speech {:>3.0}%  {:>6.1} dBFS",
+                            "{:>8.1}s  {:<10} {}  speech {:>3.0}%  {:>6.1} dBFS{}",
                             w.end_s,
                             labels[t],
                             percent(p[t]),
                             w.speech_ratio * 100.0,
-                            w.rms_dbfs
+                            w.rms_dbfs,
+                            w.affect()
+                                .map(|a| format!(
+                                    "  arousal {:+.2}  valence {:+.2}",
+                                    a.arousal, a.valence
+                                ))
+                                .unwrap_or_default()
                         ),
                         _ => format!(
                             "{:>8.1}s  {:<10}       speech {:>3.0}%  {:>6.1} dBFS",

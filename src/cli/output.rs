@@ -4,6 +4,46 @@ use serde_json::{Map, Value, json};
 
 use emotty::classify::ClipResult;
 use emotty::engine::WindowResult;
+use emotty::model::Affect;
+
+/// What one table or CSV row says: a clip's verdict or a window's outcome.
+#[derive(Debug, Clone, Copy)]
+pub struct Cells<'a> {
+    /// The top label, `None` for no speech.
+    pub top: Option<usize>,
+    pub probs: Option<&'a [f32]>,
+    /// Arousal and valence, from models that rate them.
+    pub affect: Option<Affect>,
+    pub speech_ratio: f64,
+}
+
+impl<'a> Cells<'a> {
+    pub fn clip(clip: &'a ClipResult) -> Self {
+        Cells {
+            top: clip.verdict.as_ref().map(|v| v.top),
+            probs: clip.verdict.as_ref().map(|v| v.probs.as_slice()),
+            affect: clip.verdict.as_ref().and_then(|v| v.affect),
+            speech_ratio: clip.speech_ratio(),
+        }
+    }
+
+    pub fn window(w: &'a WindowResult) -> Self {
+        Cells {
+            top: w.top(),
+            probs: w.probs(),
+            affect: w.affect(),
+            speech_ratio: f64::from(w.speech_ratio),
+        }
+    }
+}
+
+/// `"arousal"` and `"valence"` as JSON numbers rounded to 4 decimals, or nulls.
+fn affect_json(affect: Option<Affect>) -> (Value, Value) {
+    match affect {
+        Some(a) => (json!(round4(a.arousal)), json!(round4(a.valence))),
+        None => (Value::Null, Value::Null),
+    }
+}
 
 /// `{"neutral": 0.1, …}` in label order.
 pub fn probs_object(labels: &[String], probs: &[f32]) -> Value {
@@ -34,11 +74,14 @@ pub fn clip_json(file: &str, labels: &[String], clip: &ClipResult) -> Value {
         ),
         None => (Value::Null, Value::Null, Value::Null),
     };
+    let (arousal, valence) = affect_json(clip.verdict.as_ref().and_then(|v| v.affect));
     json!({
         "type": "clip",
         "file": file,
         "emotion": emotion,
         "confidence": confidence,
+        "arousal": arousal,
+        "valence": valence,
         "speech_ratio": round4(clip.speech_ratio() as f32),
         "duration_s": (clip.duration_s * 1000.0).round() / 1000.0,
         "windows": clip.windows.len(),
@@ -52,6 +95,7 @@ pub fn window_json(file: &str, labels: &[String], w: &WindowResult) -> Value {
         (Some(top), Some(p)) => (json!(labels[top]), probs_object(labels, p)),
         _ => (Value::Null, Value::Null),
     };
+    let (arousal, valence) = affect_json(w.affect());
     json!({
         "type": "window",
         "file": file,
@@ -60,19 +104,23 @@ pub fn window_json(file: &str, labels: &[String], w: &WindowResult) -> Value {
         "end_s": (w.end_s * 1000.0).round() / 1000.0,
         "emotion": emotion,
         "no_speech": w.top().is_none(),
+        "arousal": arousal,
+        "valence": valence,
         "speech_ratio": round4(w.speech_ratio),
         "rms_dbfs": (f64::from(w.rms_dbfs) * 10.0).round() / 10.0,
         "probs": probs,
     })
 }
 
-/// CSV header: kind, file, times, verdict, then one column per label.
+/// CSV header: kind, file, times, verdict, one column per label, arousal and valence
+/// (empty for models that do not rate them).
 pub fn csv_header(labels: &[String]) -> String {
     let mut h = String::from("kind,file,start_s,end_s,emotion,confidence,speech_ratio");
     for l in labels {
         h.push(',');
         h.push_str(l);
     }
+    h.push_str(",arousal,valence");
     h
 }
 
@@ -85,38 +133,41 @@ pub fn csv_field(s: &str) -> String {
     }
 }
 
-/// A CSV row; `probs` empty for no speech.
-#[allow(clippy::too_many_arguments)]
+/// A CSV row; the probabilities empty for no speech.
 pub fn csv_row(
     kind: &str,
     file: &str,
     start_s: f64,
     end_s: f64,
     labels: &[String],
-    top: Option<usize>,
-    probs: Option<&[f32]>,
-    speech_ratio: f64,
+    cells: Cells,
 ) -> String {
-    let emotion = top.map(|t| labels[t].as_str()).unwrap_or("no speech");
-    let confidence = match (top, probs) {
+    let emotion = cells.top.map(|t| labels[t].as_str()).unwrap_or("no speech");
+    let confidence = match (cells.top, cells.probs) {
         (Some(t), Some(p)) => format!("{:.4}", p[t]),
         _ => String::new(),
     };
     let mut row = format!(
-        "{kind},{},{start_s:.3},{end_s:.3},{emotion},{confidence},{speech_ratio:.4}",
-        csv_field(file)
+        "{kind},{},{start_s:.3},{end_s:.3},{emotion},{confidence},{:.4}",
+        csv_field(file),
+        cells.speech_ratio
     );
     for i in 0..labels.len() {
         row.push(',');
-        if let Some(p) = probs {
+        if let Some(p) = cells.probs {
             row.push_str(&format!("{:.4}", p[i]));
         }
+    }
+    match cells.affect {
+        Some(a) => row.push_str(&format!(",{:.4},{:.4}", a.arousal, a.valence)),
+        None => row.push_str(",,"),
     }
     row
 }
 
-/// Table header for clips/windows: name column of `width`, then the verdict columns.
-pub fn table_header(width: usize, labels: &[String]) -> String {
+/// Table header for clips/windows: name column of `width`, then the verdict columns,
+/// and arousal and valence where the model rates them.
+pub fn table_header(width: usize, labels: &[String], affect: bool) -> String {
     let mut h = format!(
         "{:<width$}  {:<10} {:>5} {:>6}",
         "FILE", "EMOTION", "CONF", "SPEECH"
@@ -124,30 +175,41 @@ pub fn table_header(width: usize, labels: &[String]) -> String {
     for l in labels {
         h.push_str(&format!(" {:>w$}", short(l), w = short(l).len().max(4)));
     }
+    if affect {
+        h.push_str(&format!(" {:>5} {:>5}", "arous", "valen"));
+    }
     h
 }
 
-/// A table row.
+/// A table row; `affect` as in [`table_header`].
 pub fn table_row(
     width: usize,
     name: &str,
     labels: &[String],
-    top: Option<usize>,
-    probs: Option<&[f32]>,
-    speech_ratio: f64,
+    cells: Cells,
+    affect: bool,
 ) -> String {
-    let emotion = top.map(|t| labels[t].as_str()).unwrap_or("no speech");
-    let conf = match (top, probs) {
+    let emotion = cells.top.map(|t| labels[t].as_str()).unwrap_or("no speech");
+    let conf = match (cells.top, cells.probs) {
         (Some(t), Some(p)) => percent(p[t]),
         _ => "   -".to_string(),
     };
     let mut row = format!(
         "{name:<width$}  {emotion:<10} {conf:>5} {:>6}",
-        format!("{:.0}%", speech_ratio * 100.0)
+        format!("{:.0}%", cells.speech_ratio * 100.0)
     );
     for (i, l) in labels.iter().enumerate() {
-        let cell = probs.map(|p| percent(p[i])).unwrap_or_else(|| "-".into());
+        let cell = cells
+            .probs
+            .map(|p| percent(p[i]))
+            .unwrap_or_else(|| "-".into());
         row.push_str(&format!(" {:>w$}", cell, w = short(l).len().max(4)));
+    }
+    if affect {
+        match cells.affect {
+            Some(a) => row.push_str(&format!(" {:>+5.2} {:>+5.2}", a.arousal, a.valence)),
+            None => row.push_str(&format!(" {:>5} {:>5}", "-", "-")),
+        }
     }
     row
 }

@@ -491,10 +491,14 @@ impl Windows {
                 self.window
                     .extend_from_slice(&self.ring[s * self.dim..(s + 1) * self.dim]);
             }
-            let probs = self.model.predict(&self.window, len)?;
-            let top = argmax(&probs);
+            let prediction = self.model.predict(&self.window, len)?;
+            let top = argmax(&prediction.probs);
             self.totals.speech_windows += 1;
-            Outcome::Emotion { probs, top }
+            Outcome::Emotion {
+                probs: prediction.probs,
+                top,
+                affect: prediction.affect,
+            }
         };
         self.totals.windows += 1;
         emit(Event::Window(WindowResult {
@@ -635,7 +639,7 @@ mod tests {
         for w in &windows {
             match &w.outcome {
                 Outcome::NoSpeech => assert!(w.speech_ratio < DEFAULT_MIN_SPEECH_RATIO),
-                Outcome::Emotion { probs, top } => {
+                Outcome::Emotion { probs, top, .. } => {
                     assert!(w.speech_ratio >= DEFAULT_MIN_SPEECH_RATIO);
                     assert_eq!(probs.len(), 8);
                     assert!((probs.iter().sum::<f32>() - 1.0).abs() < 1e-4);
@@ -666,7 +670,10 @@ mod tests {
                 (w.start_s * 100.0).round() as usize,
                 (w.end_s * 100.0).round() as usize,
             );
-            let direct = model.predict(&feats[a * dim..b * dim], b - a).unwrap();
+            let direct = model
+                .predict(&feats[a * dim..b * dim], b - a)
+                .unwrap()
+                .probs;
             for (x, y) in probs.iter().zip(&direct) {
                 assert!(
                     (x - y).abs() < 1e-6,

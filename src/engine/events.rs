@@ -8,6 +8,8 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::model::Affect;
+
 /// Where the audio comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -36,6 +38,8 @@ pub struct StartInfo {
     pub source: SourceInfo,
     pub model_name: String,
     pub labels: Vec<String>,
+    /// Whether the model rates arousal and valence (speech windows then carry them).
+    pub affect: bool,
     /// The model's rate; every time in the other events is in seconds of audio at this rate
     /// since the source started.
     pub sample_rate: u32,
@@ -78,6 +82,10 @@ pub enum Outcome {
         probs: Vec<f32>,
         /// Index of the most probable label.
         top: usize,
+        /// Arousal and valence, from models that rate them (`arousal` and `valence`
+        /// fields in JSON).
+        #[serde(flatten, skip_serializing_if = "Option::is_none")]
+        affect: Option<Affect>,
     },
 }
 
@@ -103,6 +111,14 @@ impl WindowResult {
     pub fn probs(&self) -> Option<&[f32]> {
         match &self.outcome {
             Outcome::Emotion { probs, .. } => Some(probs),
+            Outcome::NoSpeech => None,
+        }
+    }
+
+    /// Arousal and valence, for a speech window of a model that rates them.
+    pub fn affect(&self) -> Option<Affect> {
+        match &self.outcome {
+            Outcome::Emotion { affect, .. } => *affect,
             Outcome::NoSpeech => None,
         }
     }

@@ -113,6 +113,7 @@ impl Engine {
             source: feed.info.clone(),
             model_name: meta.name.clone(),
             labels: meta.labels.clone(),
+            affect: model.has_affect(),
             sample_rate: meta.sample_rate,
             window_s: config.window_s,
             hop_s: config.hop_s,

@@ -1,7 +1,8 @@
 //! `emotty sessions export --format csv|json`: a session as one file for other tools.
 //!
 //! CSV is for spreadsheets: one row per analysis hop (`kind` = `window`) with the
-//! probabilities in the model's label order, and the events (markers, notes, pauses,
+//! probabilities in the model's label order, then arousal and valence (empty where the
+//! model does not rate them), and the events (markers, notes, pauses,
 //! …) as rows of their own kind with their text, all in time order. JSON is for
 //! programs: `session.json`, the summary, the debounced changes, the timeline and the
 //! events in one object.
@@ -93,7 +94,7 @@ pub fn to_csv(loaded: &Loaded) -> String {
         out.push(',');
         out.push_str(&field(l));
     }
-    out.push_str(",text\n");
+    out.push_str(",arousal,valence,text\n");
     enum Item<'a> {
         Row(&'a TimelineRow),
         Event(&'a EventRecord),
@@ -125,6 +126,12 @@ pub fn to_csv(loaded: &Loaded) -> String {
                         out.push_str(&format!("{:.4}", p[i]));
                     }
                 }
+                for v in [r.arousal, r.valence] {
+                    out.push(',');
+                    if let Some(v) = v {
+                        out.push_str(&format!("{v:.4}"));
+                    }
+                }
                 out.push_str(",\n");
             }
             Item::Event(e) => {
@@ -134,7 +141,7 @@ pub fn to_csv(loaded: &Loaded) -> String {
                     e.t,
                     e.wall.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
                 ));
-                out.push_str(&",".repeat(labels.len()));
+                out.push_str(&",".repeat(labels.len() + 2));
                 out.push(',');
                 out.push_str(&field(&text));
                 out.push('\n');

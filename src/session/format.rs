@@ -214,6 +214,12 @@ pub struct TimelineRow {
     pub rms_dbfs: f32,
     /// One probability per label, `null` for no speech.
     pub probs: Option<BTreeMap<String, f32>>,
+    /// Arousal and valence in [-1, 1], for speech windows of models that rate them
+    /// (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arousal: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valence: Option<f32>,
 }
 
 impl TimelineRow {

@@ -225,6 +225,8 @@ mod tests {
             speech_ratio: speech,
             rms_dbfs: -20.0,
             probs: None,
+            arousal: None,
+            valence: None,
         }
     }
 

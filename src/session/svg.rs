@@ -10,6 +10,9 @@
 //! hover). A legend and a time axis (m:ss, or h:mm:ss past an hour) make it readable
 //! on paper. Colours match the monitor's.
 //!
+//! Where the model rated arousal and valence, a second strip under the time axis draws
+//! both as lines over [-1, 1], with the same gaps where there was no speech.
+//!
 //! Long sessions are binned to at most one column per horizontal pixel, averaging
 //! the probabilities of the speech hops in each bin, so an hour-long session stays a
 //! file a browser opens instantly.
@@ -27,6 +30,12 @@ const PLOT_W: f64 = 840.0;
 const TOP: f64 = 110.0;
 const PLOT_H: f64 = 260.0;
 const HEIGHT: f64 = TOP + PLOT_H + 64.0;
+/// The arousal/valence strip: its top edge and height, and what it adds to the picture.
+const AFFECT_TOP: f64 = HEIGHT + 8.0;
+const AFFECT_H: f64 = 100.0;
+const AFFECT_EXTRA: f64 = AFFECT_H + 40.0;
+const AROUSAL_COLOUR: &str = "#c0392b";
+const VALENCE_COLOUR: &str = "#2471a3";
 
 /// Escapes text for XML content and attribute values.
 pub fn escape(s: &str) -> String {
@@ -62,6 +71,8 @@ struct Column {
     a: f64,
     b: f64,
     probs: Option<Vec<f32>>,
+    /// Arousal and valence, where the model rated them.
+    affect: Option<(f32, f32)>,
 }
 
 fn columns(loaded: &Loaded, max: usize) -> Vec<Column> {
@@ -83,6 +94,7 @@ fn columns(loaded: &Loaded, max: usize) -> Vec<Column> {
             a,
             b: row.end_s,
             probs: row.probs_in(labels),
+            affect: row.arousal.zip(row.valence),
         });
     }
     if cols.len() <= max {
@@ -91,26 +103,54 @@ fn columns(loaded: &Loaded, max: usize) -> Vec<Column> {
     let end = cols.last().map_or(0.0, |c| c.b);
     let width = end / max as f64;
     let n = labels.len();
-    let mut bins: Vec<(f64, f64, Vec<f64>, bool)> = vec![(0.0, 0.0, vec![0.0; n], false); max];
+    /// What one pixel column gathers: time-weighted sums over the hops in it.
+    #[derive(Clone)]
+    struct Bin {
+        seen: bool,
+        speech_s: f64,
+        probs: Vec<f64>,
+        rated_s: f64,
+        affect: [f64; 2],
+    }
+    let empty = Bin {
+        seen: false,
+        speech_s: 0.0,
+        probs: vec![0.0; n],
+        rated_s: 0.0,
+        affect: [0.0; 2],
+    };
+    let mut bins = vec![empty; max];
     for c in &cols {
         let k = (((c.a + c.b) / 2.0 / width) as usize).min(max - 1);
         let bin = &mut bins[k];
-        bin.3 = true;
+        bin.seen = true;
+        let d = c.b - c.a;
         if let Some(p) = &c.probs {
-            let d = c.b - c.a;
-            bin.0 += d;
-            for (acc, v) in bin.2.iter_mut().zip(p) {
+            bin.speech_s += d;
+            for (acc, v) in bin.probs.iter_mut().zip(p) {
                 *acc += f64::from(*v) * d;
             }
+        }
+        if let Some((ar, va)) = c.affect {
+            bin.rated_s += d;
+            bin.affect[0] += f64::from(ar) * d;
+            bin.affect[1] += f64::from(va) * d;
         }
     }
     bins.into_iter()
         .enumerate()
-        .filter(|(_, b)| b.3)
-        .map(|(k, (speech, _, sums, _))| Column {
+        .filter(|(_, b)| b.seen)
+        .map(|(k, b)| Column {
             a: k as f64 * width,
             b: (k + 1) as f64 * width,
-            probs: (speech > 0.0).then(|| sums.iter().map(|s| (s / speech) as f32).collect()),
+            probs: (b.speech_s > 0.0)
+                .then(|| b.probs.iter().map(|s| (s / b.speech_s) as f32).collect()),
+            affect: (b.rated_s > 0.0).then(|| {
+                (
+                    (b.affect[0] / b.rated_s) as f32,
+                    (b.affect[1] / b.rated_s) as f32,
+                )
+            }),
         })
         .collect()
 }
@@ -140,11 +180,13 @@ pub fn render(loaded: &Loaded) -> String {
     let long = duration >= 3600.0;
     let x = |t: f64| LEFT + PLOT_W * (t / duration).clamp(0.0, 1.0);
     let y = |v: f64| TOP + PLOT_H * (1.0 - v.clamp(0.0, 1.0));
+    let rated = cols.iter().any(|c| c.affect.is_some());
+    let height = if rated { HEIGHT + AFFECT_EXTRA } else { HEIGHT };
     let mut s = String::new();
     let _ = writeln!(
         s,
         r##"<?xml version="1.0" encoding="UTF-8"?>
-<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="Helvetica, Arial, sans-serif" font-size="12">
+<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="Helvetica, Arial, sans-serif" font-size="12">
 <defs><pattern id="nospeech" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#f2f2f2"/><line x1="0" y1="0" x2="0" y2="6" stroke="#c8c8c8" stroke-width="2"/></pattern></defs>
 <rect width="100%" height="100%" fill="white"/>"##
     );
@@ -419,8 +461,82 @@ pub fn render(loaded: &Loaded) -> String {
         ly + 11.0
     );
     let _ = writeln!(s, "</g>");
+    if rated {
+        affect_strip(&mut s, &cols, &x);
+    }
     s.push_str("</svg>\n");
     s
+}
+
+/// The arousal and valence strip: one polyline each per run of rated columns, over a
+/// [-1, 1] scale with its zero line, and a legend beside it.
+fn affect_strip(s: &mut String, cols: &[Column], x: &dyn Fn(f64) -> f64) {
+    let y = |v: f32| AFFECT_TOP + AFFECT_H * (1.0 - (f64::from(v).clamp(-1.0, 1.0) + 1.0) / 2.0);
+    let _ = writeln!(
+        s,
+        r##"<g class="affect"><rect x="{LEFT}" y="{AFFECT_TOP}" width="{PLOT_W}" height="{AFFECT_H}" fill="none" stroke="#999"/><line x1="{LEFT}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#ccc"/>"##,
+        y(0.0),
+        LEFT + PLOT_W,
+        y(0.0)
+    );
+    for (v, text) in [(1.0, "+1"), (0.0, "0"), (-1.0, "-1")] {
+        let _ = writeln!(
+            s,
+            r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#333">{text}</text>"##,
+            LEFT - 8.0,
+            y(v) + 4.0
+        );
+    }
+    for (which, colour, pick) in [
+        ("arousal", AROUSAL_COLOUR, 0usize),
+        ("valence", VALENCE_COLOUR, 1usize),
+    ] {
+        let value = |c: &Column| c.affect.map(|a| if pick == 0 { a.0 } else { a.1 });
+        let mut points = String::new();
+        let mut prev_b: Option<f64> = None;
+        let flush = |points: &mut String, s: &mut String| {
+            if !points.is_empty() {
+                let _ = writeln!(
+                    s,
+                    r#"<polyline class="{which}" fill="none" stroke="{colour}" stroke-width="1.5" points="{}"/>"#,
+                    points.trim_end()
+                );
+                points.clear();
+            }
+        };
+        for c in cols {
+            match value(c) {
+                Some(v) => {
+                    if prev_b.is_some_and(|b| (c.a - b).abs() > 1e-6) {
+                        flush(&mut points, s);
+                    }
+                    let _ = write!(points, "{:.2},{:.2} ", x((c.a + c.b) / 2.0), y(v));
+                    prev_b = Some(c.b);
+                }
+                None => {
+                    flush(&mut points, s);
+                    prev_b = None;
+                }
+            }
+        }
+        flush(&mut points, s);
+    }
+    let lx = LEFT + PLOT_W + 24.0;
+    let _ = writeln!(
+        s,
+        r##"<text x="{lx:.1}" y="{:.1}" font-weight="bold">Affect</text><line x1="{lx:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{AROUSAL_COLOUR}" stroke-width="2"/><text x="{:.1}" y="{:.1}">arousal (calm → excited)</text><line x1="{lx:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{VALENCE_COLOUR}" stroke-width="2"/><text x="{:.1}" y="{:.1}">valence (negative → positive)</text></g>"##,
+        AFFECT_TOP + 2.0,
+        AFFECT_TOP + 20.0,
+        lx + 14.0,
+        AFFECT_TOP + 20.0,
+        lx + 20.0,
+        AFFECT_TOP + 24.0,
+        AFFECT_TOP + 40.0,
+        lx + 14.0,
+        AFFECT_TOP + 40.0,
+        lx + 20.0,
+        AFFECT_TOP + 44.0
+    );
 }
 
 #[cfg(test)]

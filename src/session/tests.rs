@@ -42,6 +42,7 @@ fn started(src: SourceInfo) -> Event {
         source: src,
         model_name: "test-model".into(),
         labels: EMOTIONS.iter().map(|s| s.to_string()).collect(),
+        affect: false,
         sample_rate: 16000,
         window_s: 3.0,
         hop_s: 0.5,
@@ -57,7 +58,11 @@ fn window(i: u64, top: Option<usize>) -> Event {
         Some(t) => {
             let mut probs = vec![0.05f32; 8];
             probs[t] = 0.65;
-            Outcome::Emotion { probs, top: t }
+            Outcome::Emotion {
+                probs,
+                top: t,
+                affect: None,
+            }
         }
         None => Outcome::NoSpeech,
     };
@@ -519,7 +524,7 @@ fn csv_has_one_row_per_hop_and_per_event() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "kind,start_s,end_s,wall,emotion,speech_ratio,rms_dbfs,neutral,calm,happy,sad,angry,fearful,disgust,surprised,text"
+        "kind,start_s,end_s,wall,emotion,speech_ratio,rms_dbfs,neutral,calm,happy,sad,angry,fearful,disgust,surprised,arousal,valence,text"
     );
     let kinds: Vec<&str> = lines[1..]
         .iter()
@@ -533,8 +538,66 @@ fn csv_has_one_row_per_hop_and_per_event() {
     );
     assert!(lines[4].contains(",no speech,"));
     // Every line has the same number of fields (quoted commas aside).
-    assert_eq!(lines[2].split(',').count(), 16);
+    assert_eq!(lines[2].split(',').count(), 18);
     let json = export::to_json(&loaded);
     assert_eq!(json["timeline"].as_array().unwrap().len(), 2);
     assert_eq!(json["status"], "closed");
+}
+
+/// A speech window of a model that rates arousal and valence.
+fn rated_window(i: u64, top: usize, arousal: f32, valence: f32) -> Event {
+    let Event::Window(mut w) = window(i, Some(top)) else {
+        unreachable!()
+    };
+    if let Outcome::Emotion { affect, .. } = &mut w.outcome {
+        *affect = Some(crate::model::Affect { arousal, valence });
+    }
+    Event::Window(w)
+}
+
+#[test]
+fn arousal_and_valence_reach_the_timeline_the_exports_and_the_picture() {
+    let root = tempfile::tempdir().unwrap();
+    let mut w = SessionWriter::create(setup(root.path(), None, false)).unwrap();
+    w.on_event(&started(source("Mic", 8000, 1))).unwrap();
+    w.on_event(&rated_window(0, 4, 0.8, -0.6)).unwrap();
+    w.on_event(&rated_window(1, 2, 0.4, 0.7)).unwrap();
+    w.on_event(&window(2, None)).unwrap();
+    w.on_event(&rated_window(3, 3, -0.5, -0.7)).unwrap();
+    let dir = w.dir().to_path_buf();
+    w.close().unwrap();
+    let loaded = store::load(&store::open(&dir).unwrap()).unwrap();
+    let rated: Vec<(Option<f32>, Option<f32>)> =
+        loaded.rows.iter().map(|r| (r.arousal, r.valence)).collect();
+    assert_eq!(
+        rated,
+        [
+            (Some(0.8), Some(-0.6)),
+            (Some(0.4), Some(0.7)),
+            (None, None),
+            (Some(-0.5), Some(-0.7))
+        ]
+    );
+    let csv = export::to_csv(&loaded);
+    let windows: Vec<&str> = csv.lines().filter(|l| l.starts_with("window,")).collect();
+    assert!(windows[0].ends_with(",0.8000,-0.6000,"), "{}", windows[0]);
+    assert!(windows[2].ends_with(",,,"), "{}", windows[2]);
+    let json = export::to_json(&loaded);
+    assert_eq!(json["timeline"][1]["valence"], 0.7f32 as f64);
+    assert!(json["timeline"][2].get("arousal").is_none());
+    // The picture gets a second strip: one line per run of rated windows, for each of
+    // the two (the no-speech window splits both).
+    let svg = svg::render(&loaded);
+    assert!(svg.contains(r#"<g class="affect">"#));
+    assert_eq!(svg.matches(r#"<polyline class="arousal""#).count(), 2);
+    assert_eq!(svg.matches(r#"<polyline class="valence""#).count(), 2);
+    // A session of a model without them has no such strip.
+    let root = tempfile::tempdir().unwrap();
+    let mut w = SessionWriter::create(setup(root.path(), None, false)).unwrap();
+    w.on_event(&started(source("Mic", 8000, 1))).unwrap();
+    w.on_event(&window(0, Some(1))).unwrap();
+    let dir = w.dir().to_path_buf();
+    w.close().unwrap();
+    let svg = svg::render(&store::load(&store::open(&dir).unwrap()).unwrap());
+    assert!(!svg.contains("affect"));
 }

@@ -434,6 +434,8 @@ impl SessionWriter {
             speech_ratio: round4(w.speech_ratio),
             rms_dbfs: (w.rms_dbfs * 10.0).round() / 10.0,
             probs,
+            arousal: w.affect().map(|a| round4(a.arousal)),
+            valence: w.affect().map(|a| round4(a.valence)),
         };
         let line = to_line(&row);
         let path = self.dir.join(TIMELINE_FILE);

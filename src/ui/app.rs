@@ -235,6 +235,8 @@ pub enum Latest {
     Emotion {
         probs: Vec<f32>,
         top: usize,
+        /// Arousal and valence, from models that rate them.
+        affect: Option<crate::model::Affect>,
     },
 }
 
@@ -305,6 +307,8 @@ pub struct AppSetup {
 #[derive(Debug, Clone)]
 pub struct App {
     pub labels: Vec<String>,
+    /// Whether the model rates arousal and valence (the emotion panel shows them).
+    pub affect: bool,
     pub model_name: String,
     pub source: Option<SourceInfo>,
     pub source_state: SourceState,
@@ -361,6 +365,7 @@ impl App {
     pub fn new(setup: AppSetup) -> App {
         App {
             labels: setup.labels,
+            affect: false,
             model_name: setup.model_name,
             source: None,
             source_state: SourceState::Starting,
@@ -501,6 +506,7 @@ impl App {
                 }
                 self.engines += 1;
                 self.labels = s.labels.clone();
+                self.affect = s.affect;
                 self.model_name = s.model_name.clone();
                 self.mel_frequencies = s.mel_frequencies.clone();
                 if (s.hop_s - self.hop_s).abs() > 1e-9 || self.engines == 1 {
@@ -570,9 +576,10 @@ impl App {
                     Outcome::NoSpeech => Latest::NoSpeech {
                         speech_ratio: w.speech_ratio,
                     },
-                    Outcome::Emotion { probs, top } => Latest::Emotion {
+                    Outcome::Emotion { probs, top, affect } => Latest::Emotion {
                         probs: probs.clone(),
                         top: *top,
+                        affect: *affect,
                     },
                 };
                 self.timeline.push_back(Point {

@@ -32,6 +32,7 @@ fn started(name: &str) -> Event {
         },
         model_name: "test".into(),
         labels: labels(),
+        affect: false,
         sample_rate: 16_000,
         window_s: 3.0,
         hop_s: 0.5,
@@ -45,7 +46,11 @@ fn window(index: u64, end_s: f64, top: Option<usize>) -> Event {
         Some(t) => {
             let mut probs = vec![0.05f32; 8];
             probs[t] = 0.65;
-            Outcome::Emotion { probs, top: t }
+            Outcome::Emotion {
+                probs,
+                top: t,
+                affect: None,
+            }
         }
         None => Outcome::NoSpeech,
     };

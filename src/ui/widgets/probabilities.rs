@@ -1,4 +1,6 @@
-//! The model's view of the latest window: the top emotion large, a bar per emotion.
+//! The model's view of the latest window: the top emotion large, a bar per emotion,
+//! and, from models that rate them and where the panel has two rows to spare, arousal
+//! and valence as two bars signed around a centre line.
 //!
 //! A window without enough speech is shown as "no speech" with empty bars. Showing
 //! the last speech window's bars instead would look like the model still hears that
@@ -30,7 +32,7 @@ impl Widget for Probabilities<'_> {
         }
         let n = app.labels.len();
         let (headline, face, colour, pct) = match &app.latest {
-            Latest::Emotion { probs, top } => {
+            Latest::Emotion { probs, top, .. } => {
                 let label = app.label(*top);
                 (
                     label.to_uppercase(),
@@ -166,18 +168,83 @@ impl Widget for Probabilities<'_> {
                 }
             }
         }
-        if let Latest::NoSpeech { speech_ratio } = &app.latest {
-            let y = first + n as u16 * step;
-            if y < inner.y + inner.height {
+        let below = first + n as u16 * step;
+        if let Latest::NoSpeech { speech_ratio } = &app.latest
+            && below < inner.y + inner.height
+        {
+            buf.set_string(
+                inner.x,
+                below,
+                format!("speech in {:.0}% of the window", speech_ratio * 100.0),
+                Style::default().fg(t.dim()),
+            );
+        }
+        // Arousal and valence under the bars, one row apart from them.
+        let affect = match &app.latest {
+            Latest::Emotion { affect, .. } => *affect,
+            _ => None,
+        };
+        let y = below + 1;
+        if app.affect && y + 2 <= inner.y + inner.height {
+            let values = [
+                ("arousal", affect.map(|a| a.arousal)),
+                ("valence", affect.map(|a| a.valence)),
+            ];
+            for (row, (name, value)) in values.into_iter().enumerate() {
+                let y = y + row as u16;
+                let style = if value.is_some() {
+                    Style::default()
+                } else {
+                    Style::default().fg(t.dim())
+                };
                 buf.set_string(
                     inner.x,
                     y,
-                    format!("speech in {:.0}% of the window", speech_ratio * 100.0),
-                    Style::default().fg(t.dim()),
+                    format!("{name:<w$}", w = label_w as usize),
+                    style,
                 );
+                buf.set_string(
+                    bar_x,
+                    y,
+                    signed_bar(value, bar_w, t.unicode),
+                    Style::default().fg(t.accent()),
+                );
+                let text = value.map_or_else(|| "    -".to_string(), |v| format!("{v:>+5.2}"));
+                buf.set_string(bar_x + bar_w as u16, y, text, style);
             }
         }
     }
+}
+
+/// A bar `width` cells wide for a value in [-1, 1]: filled from the centre towards the
+/// value's side, with the centre marked; all dots when there is no value.
+pub fn signed_bar(value: Option<f32>, width: usize, unicode: bool) -> String {
+    let (fill, empty, centre) = if unicode {
+        ('█', '·', '│')
+    } else {
+        ('#', '.', '|')
+    };
+    let Some(v) = value else {
+        return empty.to_string().repeat(width);
+    };
+    let mid = width / 2;
+    let reach = ((v.clamp(-1.0, 1.0).abs() * mid as f32).round() as usize).min(mid);
+    (0..width)
+        .map(|i| {
+            let filled = if v >= 0.0 {
+                i > mid && i <= mid + reach
+            } else {
+                i < mid && i + reach >= mid
+            };
+            if i == mid {
+                centre
+            } else if filled {
+                fill
+            } else {
+                empty
+            }
+        })
+        .collect()
 }
 
 /// A bar of `eighths`/8 cells, `width` cells wide.
