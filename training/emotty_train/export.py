@@ -18,13 +18,32 @@ import onnx
 import torch
 
 from . import fold_onnx
-from .data import LABELS
+from .data import CIRCUMPLEX, LABELS
+from .models import WithAffect
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def metadata(frontend: dict, name: str, version: str, description: str, training_data: str, metrics: dict) -> dict:
-    return {
+def metadata(
+    frontend: dict,
+    name: str,
+    version: str,
+    description: str,
+    training_data: str,
+    metrics: dict,
+    affect: bool = False,
+    temperature: float | None = None,
+) -> dict:
+    """The `emotty` metadata entry the engine reads (src/model.rs, `ModelMeta`). With
+    `affect`, the model has a second output, [batch, 2]: arousal and valence in [-1, 1],
+    trained towards the circumplex placement recorded here."""
+    extra = {}
+    if affect:
+        extra["affect"] = ["arousal", "valence"]
+        extra["circumplex"] = {label: list(CIRCUMPLEX[label]) for label in LABELS}
+    if temperature is not None:
+        extra["temperature"] = temperature
+    return extra | {
         "format": 1,
         "name": name,
         "version": version,
@@ -57,6 +76,9 @@ def tanh_gelu(model: torch.nn.Module) -> torch.nn.Module:
 
 def export_onnx(model: torch.nn.Module, dim: int, path: Path, meta: dict) -> None:
     model = tanh_gelu(model).eval()
+    affect = getattr(model, "affect", None) is not None
+    if affect:
+        model = WithAffect(model).eval()
     # Batch 2 in the example, or the exporter freezes the batch axis to 1.
     example = torch.zeros(2, 200, dim)
     batch = torch.export.Dim("batch", min=1, max=512)
@@ -67,7 +89,7 @@ def export_onnx(model: torch.nn.Module, dim: int, path: Path, meta: dict) -> Non
         dynamo=True,
         opset_version=20,
         input_names=["features"],
-        output_names=["probabilities"],
+        output_names=["probabilities", "affect"] if affect else ["probabilities"],
         dynamic_shapes={"x": {0: batch, 1: time}},
         optimize=True,
         verbose=False,

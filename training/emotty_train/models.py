@@ -65,6 +65,7 @@ class Ours(nn.Module):
         cmn: str = "all",
         strides: tuple[int, int, int] = (2, 2, 2),
         rnn: str = "lstm",
+        affect: bool = False,
     ):
         super().__init__()
         mean_dims = {"all": None, "c0": 1, "none": 0}[cmn]
@@ -97,18 +98,47 @@ class Ours(nn.Module):
             nn.Dropout(dropout / 2),
             nn.Linear(64, n_classes),
         )
+        # Arousal and valence in [-1, 1], read off the same pooled summary as the classes.
+        self.affect = (
+            nn.Sequential(nn.Dropout(dropout), nn.Linear(4 * hidden, 32), nn.GELU(), nn.Linear(32, 2), nn.Tanh())
+            if affect
+            else None
+        )
+        # Divides the logits before the softmax; fitted after training on validation
+        # speakers (`train.fit_temperature`) so the probabilities are calibrated.
+        self.register_buffer("temperature", torch.ones(()))
 
-    def logits(self, x: torch.Tensor) -> torch.Tensor:
+    def pooled(self, x: torch.Tensor) -> torch.Tensor:
         x = self.norm(x)
         h = self.conv(x.transpose(1, 2)).transpose(1, 2)
         h, _ = self.lstm(h)
         a = torch.softmax(self.attention(h), dim=1)
         attended = (a * h).sum(dim=1)
         mean = h.mean(dim=1)
-        return self.head(torch.cat([attended, mean], dim=-1))
+        return torch.cat([attended, mean], dim=-1)
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.pooled(x))
+
+    def logits_and_affect(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        p = self.pooled(x)
+        return self.head(p), (self.affect(p) if self.affect is not None else None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.logits(x), dim=-1)
+        return torch.softmax(self.logits(x) / self.temperature, dim=-1)
+
+
+class WithAffect(nn.Module):
+    """The exported form of a model with an affect head: calibrated probabilities and
+    [arousal, valence], as two outputs."""
+
+    def __init__(self, model: Ours):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logits, affect = self.model.logits_and_affect(x)
+        return torch.softmax(logits / self.model.temperature, dim=-1), affect
 
 
 class MfccOnly(nn.Module):

@@ -21,39 +21,62 @@ from pathlib import Path
 import numpy as np
 
 from .data import (
+    HIGH_AROUSAL,
     LABELS,
+    LOW_AROUSAL,
+    NEMO_SPEAKERS,
     RAVDESS_FOLDS,
+    CIRCUMPLEX,
     FeatureSet,
     actor,
+    auc,
+    expected_calibration_error,
     index_tess_words,
+    restricted_predictions,
     tess_word_fold,
     uar,
     validation_actors,
+    validation_speakers,
 )
 from .export import REPO, emotty_eval, export_onnx, metadata
 from .models import DESCRIPTIONS, MODELS
-from .train import Config, predict_clips, train_model
+from .train import Config, clip_outputs, predict_clips, train_model
 
 WORK = REPO / "training" / "work"
 RESULTS = WORK / "results"
 
 
 def split_fold(fs: FeatureSet, k: int):
-    """Train / validation / test instances for RAVDESS fold k (and TESS word fold k)."""
+    """Train / validation / test instances for RAVDESS fold k (and TESS word fold k). nEMO,
+    when the archive has it, trains in every fold but for one validation speaker; it is
+    tested by leaving the whole corpus out (`loco`)."""
     test_actors = set(RAVDESS_FOLDS[k])
-    val_actors = set(validation_actors(k))
+    val_speakers = validation_speakers(k)
     train, val, test = [], [], []
     for inst in fs.instances:
         a = actor(inst)
-        if a is not None:
-            if a in test_actors:
-                test.append(inst)
-            elif a in val_actors:
-                val.append(inst)
-            else:
-                train.append(inst)
+        if a is not None and a in test_actors:
+            test.append(inst)
+        elif inst.speaker in val_speakers:
+            val.append(inst)
         elif inst.corpus == "tess":
             (test if tess_word_fold(inst.path) == k else train).append(inst)
+        else:
+            train.append(inst)
+    return train, val, test
+
+
+def split_loco(fs: FeatureSet, held: str):
+    """Leave one corpus out: test on all of `held`, train on the rest, validate on the
+    validation speakers of the last RAVDESS fold (actors 01 and 02, nEMO's WR0) that are in
+    the training corpora."""
+    val_speakers = validation_speakers(len(RAVDESS_FOLDS) - 1)
+    train, val, test = [], [], []
+    for inst in fs.instances:
+        if inst.corpus == held:
+            test.append(inst)
+        elif inst.speaker in val_speakers:
+            val.append(inst)
         else:
             train.append(inst)
     return train, val, test
@@ -82,7 +105,51 @@ def test_files(insts) -> dict[str, list[str]]:
     return files
 
 
+def python_scores(model, fs: FeatureSet, test, temperature_before: float = 1.0) -> dict:
+    """What the Python replica of the engine adds to `emotty eval`, per corpus: the UAR with
+    the prediction restricted to the corpus's own classes, the arousal ranking (AUC of
+    high- against low-arousal clips, from the arousal output where the model has one and
+    from the probabilities placed on the circumplex), and the expected calibration error
+    with and without the fitted temperature."""
+    out = {}
+    for corpus in sorted({i.corpus for i in test}):
+        clean = [i for i in test if i.variant == 0 and i.corpus == corpus]
+        truth = np.array([i.label for i in clean])
+        probs, affect = clip_outputs(model, fs, clean)
+        raw, _ = clip_outputs(model, fs, clean, temperature=temperature_before)
+        classes = fs.corpus_classes[corpus]
+        preds = np.array([-1 if np.isnan(p).any() else int(np.argmax(p)) for p in probs])
+        high = np.isin(truth, [LABELS.index(l) for l in HIGH_AROUSAL])
+        low = np.isin(truth, [LABELS.index(l) for l in LOW_AROUSAL])
+        placed = probs @ np.array([CIRCUMPLEX[l][0] for l in LABELS])
+        r = {
+            "python_uar": uar(truth, preds),
+            "restricted_uar": uar(truth, restricted_predictions(probs, classes)),
+            "classes": [LABELS[c] for c in classes],
+            "arousal_auc_from_probabilities": auc(placed[high & ~np.isnan(placed)], placed[low & ~np.isnan(placed)]),
+            "ece": expected_calibration_error(probs, truth),
+            "ece_before_temperature": expected_calibration_error(raw, truth),
+        }
+        if affect is not None:
+            ar = affect[:, 0]
+            r["arousal_auc"] = auc(ar[high & ~np.isnan(ar)], ar[low & ~np.isnan(ar)])
+            va = affect[:, 1]
+            pos, neg = np.isin(truth, [LABELS.index("happy")]), np.isin(truth, [LABELS.index(l) for l in ("sad", "angry", "fearful", "disgust")])
+            r["valence_auc_happy"] = auc(va[pos & ~np.isnan(va)], va[neg & ~np.isnan(va)])
+        out[corpus] = r
+    return out
+
+
 def evaluate(model, fs: FeatureSet, test, onnx_path: Path, name: str, train_info: dict) -> dict:
+    """Scores a trained model on its test clips: exported and run by `emotty eval` (the
+    product's own figures), and by the Python replica for what eval does not report. The
+    weights are saved beside the ONNX file first, so a failed scoring can be redone
+    (`rescore`) without training again."""
+    import torch
+
+    onnx_path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"state": model.state_dict(), "info": train_info}, onnx_path.with_suffix(".pt"))
+    affect = getattr(model, "affect", None) is not None
     meta = metadata(
         fs.frontend,
         name=name,
@@ -90,6 +157,8 @@ def evaluate(model, fs: FeatureSet, test, onnx_path: Path, name: str, train_info
         description=f"cross-validation fold model ({name}); not for shipping",
         training_data="fold training split",
         metrics={},
+        affect=affect,
+        temperature=train_info.get("temperature"),
     )
     export_onnx(model, fs.dim, onnx_path, meta)
     out = {"train": train_info, "onnx_bytes": onnx_path.stat().st_size}
@@ -101,13 +170,15 @@ def evaluate(model, fs: FeatureSet, test, onnx_path: Path, name: str, train_info
             u = uar(np.array([i.label for i in clean]), predict_clips(model, fs, clean))
             out[corpus] = {"uar": u, "python_uar": u, "accuracy": float("nan")}
         return out
+    replica = python_scores(model, fs, test)
     for corpus, files in test_files(test).items():
-        report = emotty_eval(onnx_path, files)
-        out[corpus] = scores_from_eval(report, corpus)
-        # Cross-check: the Python replica of the engine's windowing should agree closely.
-        clean = [i for i in test if i.variant == 0 and i.corpus == corpus]
-        preds = predict_clips(model, fs, clean)
-        out[corpus]["python_uar"] = uar(np.array([i.label for i in clean]), preds)
+        try:
+            report = emotty_eval(onnx_path, files)
+            out[corpus] = scores_from_eval(report, corpus)
+        except RuntimeError as e:
+            # The binary may predate the model's format; `rescore` fills this in later.
+            out[corpus] = {"eval_error": str(e)[-500:]}
+        out[corpus].update(replica[corpus])
     return out
 
 
@@ -127,13 +198,57 @@ def make_config(args, model: str | None = None, **overrides) -> Config:
         mixup=args.mixup if ours else 0.0,
         arch={"cmn": args.cmn, "channels": args.channels, "hidden": args.hidden, "strides": args.strides}
         | ({"rnn": args.rnn} if args.rnn != "lstm" else {})
+        | ({"affect": True} if args.affect_weight > 0 else {})
         if ours
         else {},
         ravdess_share=args.ravdess_share,
+        corpus_shares=parse_shares(args.shares),
+        min_crop=args.min_crop,
+        affect_weight=args.affect_weight if ours else 0.0,
+        val_every=args.val_every,
     )
     for k, v in overrides.items():
         setattr(cfg, k, v)
     return cfg
+
+
+def load_features(args) -> FeatureSet:
+    """The archive, without the corpora `--exclude` names (how 1.1.1, trained before nEMO,
+    is reproduced from an archive that holds nEMO)."""
+    fs = FeatureSet(args.features)
+    drop = set(filter(None, args.exclude.split(",")))
+    if drop:
+        fs.instances = [i for i in fs.instances if i.corpus not in drop]
+        fs.corpus_classes = {c: v for c, v in fs.corpus_classes.items() if c not in drop}
+    return fs
+
+
+def store(path: Path, section: str, key: str, value: dict, header: dict) -> dict:
+    """Adds one fold or run to a results file and returns the file's whole content.
+
+    Several `run` processes may train folds of the same run side by side (one core each);
+    the file is read again and written under an exclusive lock, so none of them loses
+    another's result."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        results = json.loads(path.read_text()) if path.exists() else dict(header, **{section: {}})
+        results.setdefault(section, {})[key] = value
+        tmp = path.with_suffix(".partial")
+        tmp.write_text(json.dumps(results, indent=1))
+        tmp.replace(path)
+    return results
+
+
+def parse_shares(text: str) -> dict:
+    """`ravdess=0.45,nemo=0.4,tess=0.15` → a dict; empty text → {} (the old RAVDESS share)."""
+    shares = {}
+    for part in filter(None, text.split(",")):
+        name, _, value = part.partition("=")
+        shares[name.strip()] = float(value)
+    return shares
 
 
 _FS: FeatureSet | None = None
@@ -164,14 +279,15 @@ def _cv_fold(job):
     info["log"] = cfg.log
     info["config"] = {k2: v for k2, v in vars(cfg).items() if k2 != "log"}
     r = evaluate(model, fs, test, WORK / "folds" / f"{args.model}{args.tag}-fold{k}.onnx", f"{args.model}-fold{k}", info)
-    print(f"fold {k}: val UAR {info['val_uar']:.3f}; test RAVDESS UAR {r['ravdess']['uar']:.3f} "
-          f"(python {r['ravdess']['python_uar']:.3f}), TESS acc {r['tess']['accuracy']:.3f}", flush=True)
+    rav, tess = r.get("ravdess", {}), r.get("tess", {})
+    print(f"fold {k}: val UAR {info['val_uar']:.3f}; test RAVDESS UAR {rav.get('uar', float('nan')):.3f} "
+          f"(python {rav.get('python_uar', float('nan')):.3f}), TESS acc {tess.get('accuracy', float('nan')):.3f}", flush=True)
     return k, r
 
 
 def cmd_cv(args):
     global _FS
-    fs = FeatureSet(args.features)
+    fs = load_features(args)
     index_tess_words(fs)
     if args.speaker_norm:
         speaker_normalise(fs)
@@ -190,32 +306,28 @@ def cmd_cv(args):
 
         with mp.get_context("fork").Pool(min(args.jobs, len(todo))) as pool:
             for k, r in pool.imap_unordered(_cv_fold, [(args, k) for k in todo]):
-                results["folds"][str(k)] = r
-                out_path.write_text(json.dumps(results, indent=1))
+                results = store(out_path, "folds", str(k), r, results)
     else:
         for k in todo:
             _, r = _cv_fold((args, k))
-            results["folds"][str(k)] = r
-            out_path.write_text(json.dumps(results, indent=1))
+            results = store(out_path, "folds", str(k), r, results)
     results["folds"] = dict(sorted(results["folds"].items()))
     summarize(results)
-    out_path.write_text(json.dumps(results, indent=1))
 
 
 def cmd_cross(args):
     """TESS cross-speaker: train on RAVDESS and one TESS speaker, test on the other."""
-    fs = FeatureSet(args.features)
+    fs = load_features(args)
     out_path = RESULTS / f"cross-{args.model}{args.tag}.json"
     results = json.loads(out_path.read_text()) if out_path.exists() and not args.fresh else {"model": args.model, "runs": {}}
-    val_actors = set(validation_actors(len(RAVDESS_FOLDS) - 1))
-    for held in ("tess:OAF", "tess:YAF"):
+    val_speakers = validation_speakers(len(RAVDESS_FOLDS) - 1)
+    for held in args.held.split(","):
         if held in results["runs"]:
             continue
         train, val, test = [], [], []
         for inst in fs.instances:
-            a = actor(inst)
-            if a is not None:
-                (val if a in val_actors else train).append(inst)
+            if inst.speaker in val_speakers:
+                val.append(inst)
             elif inst.speaker == held:
                 test.append(inst)
             else:
@@ -224,10 +336,88 @@ def cmd_cross(args):
         print(f"cross-speaker, test {held}: train {len(train)} rows", flush=True)
         model, info = train_model(fs, train, val, cfg)
         r = evaluate(model, fs, test, WORK / "folds" / f"{args.model}{args.tag}-cross-{held[5:]}.onnx", f"{args.model}-cross", info)
-        results["runs"][held] = r
-        print(f"test {held}: accuracy {r['tess']['accuracy']:.3f}, UAR {r['tess']['uar']:.3f}", flush=True)
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        out_path.write_text(json.dumps(results, indent=1))
+        results = store(out_path, "runs", held, r, results)
+        print(f"test {held}: accuracy {r['tess'].get('accuracy', float('nan')):.3f}, UAR {r['tess'].get('uar', float('nan')):.3f}", flush=True)
+
+
+LOCO_CORPORA = ("ravdess", "tess", "nemo")
+
+
+def _loco_run(job):
+    args, held = job
+    fs = _FS
+    train, val, test = split_loco(fs, held)
+    print(f"leave {held} out: train {len(train)} rows, val {len(val)}, test {len(test)}", flush=True)
+    cfg = make_config(args)
+    model, info = train_model(fs, train, val, cfg, verbose=args.jobs == 1)
+    info["log"] = cfg.log
+    info["config"] = {k2: v for k2, v in vars(cfg).items() if k2 != "log"}
+    r = evaluate(model, fs, test, WORK / "folds" / f"{args.model}{args.tag}-loco-{held}.onnx", f"{args.model}-loco", info)
+    c = r[held]
+    print(f"leave {held} out: UAR {c.get('uar', float('nan')):.3f}, restricted {c['restricted_uar']:.3f}, "
+          f"arousal AUC {c.get('arousal_auc') or float('nan'):.3f}", flush=True)
+    return held, r
+
+
+def cmd_loco(args):
+    """Leave one corpus out: train on all corpora but one, test on the whole left-out one
+    (RAVDESS, TESS and nEMO in turn): how the model does on voices, a language and a
+    recording setup it never heard."""
+    global _FS
+    fs = load_features(args)
+    _FS = fs
+    out_path = RESULTS / f"loco-{args.model}{args.tag}.json"
+    results = json.loads(out_path.read_text()) if out_path.exists() and not args.fresh else {"model": args.model, "runs": {}}
+    present = {i.corpus for i in fs.instances}
+    todo = [c for c in args.corpora.split(",") if c in present and c not in results["runs"]]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    jobs = [(args, held) for held in todo]
+    if args.jobs > 1 and len(jobs) > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("fork").Pool(min(args.jobs, len(jobs))) as pool:
+            for held, r in pool.imap_unordered(_loco_run, jobs):
+                results = store(out_path, "runs", held, r, results)
+    else:
+        for job in jobs:
+            held, r = _loco_run(job)
+            results = store(out_path, "runs", held, r, results)
+
+
+def cmd_rescore(args):
+    """Scores saved fold models again with `emotty eval` (after the binary learned a new
+    model format, say), without training: fills in every corpus entry of the results that
+    holds an `eval_error`."""
+    for path in sorted(RESULTS.glob(f"*-{args.model}{args.tag}.json")):
+        results = json.loads(path.read_text())
+        runs = results.get("folds") or results.get("runs") or {}
+        kind = path.stem.split("-", 1)[0]
+        changed = False
+        fs = None
+        for key, run in runs.items():
+            for corpus, c in run.items():
+                if not isinstance(c, dict) or "eval_error" not in c:
+                    continue
+                if fs is None:
+                    fs = load_features(args)
+                    index_tess_words(fs)
+                if kind == "cv":
+                    _, _, test = split_fold(fs, int(key))
+                    onnx_path = WORK / "folds" / f"{args.model}{args.tag}-fold{key}.onnx"
+                elif kind == "loco":
+                    _, _, test = split_loco(fs, key)
+                    onnx_path = WORK / "folds" / f"{args.model}{args.tag}-loco-{key}.onnx"
+                else:
+                    test = [i for i in fs.instances if i.speaker == key]
+                    onnx_path = WORK / "folds" / f"{args.model}{args.tag}-cross-{key[5:]}.onnx"
+                files = test_files(test)[corpus]
+                report = emotty_eval(onnx_path, files)
+                del c["eval_error"]
+                c.update(scores_from_eval(report, corpus))
+                changed = True
+                print(f"{path.name} {key} {corpus}: UAR {c['uar']:.3f}", flush=True)
+        if changed:
+            path.write_text(json.dumps(results, indent=1))
 
 
 def mean_std(values):
@@ -270,7 +460,7 @@ def cmd_final(args):
     """
     import torch
 
-    fs = FeatureSet(args.features)
+    fs = load_features(args)
     cv_path = RESULTS / f"cv-ours{args.tag}.json"
     cv = json.loads(cv_path.read_text()) if cv_path.exists() else None
     if args.swa:
@@ -291,22 +481,36 @@ def cmd_final(args):
         print(f"final model: all {len(fs.instances)} rows, {epochs} epochs", flush=True)
         model, info = train_model(fs, fs.instances, [], cfg)
         torch.save({"config": fingerprint, "state": model.state_dict(), "info": info}, cache)
+    corpora = sorted({i.corpus for i in fs.instances})
     metrics = {
         "protocol": "speaker-independent: RAVDESS 5 folds of 4 whole actors (2 male, 2 female), "
-        "validation on 2 actors of the training folds; TESS within-speaker: 5 folds of 40 words; "
-        "TESS cross-speaker: train on RAVDESS and one speaker, test the other; "
+        "validation on 2 actors of the training folds and one nEMO speaker; TESS within-speaker: 5 folds of 40 words; "
+        "TESS cross-speaker: train on the other corpora and one speaker, test the other; "
+        "leave-one-corpus-out: train on all corpora but one, test on the whole left-out corpus; "
         "scored by emotty eval (VAD gating, windows, clip aggregation)",
     }
+    temperatures = []
     if cv:
         summary = summarize(cv)
         metrics["ravdess_cv"] = {m: summary["ravdess"][m] for m in ("uar", "accuracy", "macro_f1")}
         metrics["ravdess_cv_recall"] = summary["ravdess"]["recall"]
         metrics["tess_within_speaker_cv"] = {m: summary["tess"][m] for m in ("uar", "accuracy", "macro_f1")}
+        temperatures = [f["train"]["temperature"] for f in cv["folds"].values() if f["train"].get("temperature")]
     cross = RESULTS / f"cross-ours{args.tag}.json"
     if cross.exists():
         c = json.loads(cross.read_text())
         metrics["tess_cross_speaker"] = {
-            k: {"accuracy": v["tess"]["accuracy"], "uar": v["tess"]["uar"]} for k, v in c["runs"].items()
+            k: {"accuracy": v["tess"].get("accuracy"), "uar": v["tess"].get("uar")} for k, v in c["runs"].items()
+        }
+    loco = RESULTS / f"loco-ours{args.tag}.json"
+    if loco.exists():
+        runs = json.loads(loco.read_text())["runs"]
+        metrics["leave_one_corpus_out"] = {
+            held: {
+                k: r[held].get(k)
+                for k in ("uar", "accuracy", "macro_f1", "restricted_uar", "arousal_auc", "ece", "ece_before_temperature")
+            }
+            for held, r in runs.items()
         }
     baselines = {}
     for name in REPORT_ORDER[1:]:
@@ -315,17 +519,28 @@ def cmd_final(args):
             baselines[name] = summarize(json.loads(path.read_text()))["ravdess"]["uar"]
     if baselines:
         metrics["baselines_ravdess_uar"] = baselines
+    # No speaker is left for validation here: the temperature is the median of the folds'.
+    temperature = statistics.median(temperatures) if temperatures and hasattr(model, "temperature") else None
+    if temperature is not None:
+        model.temperature.fill_(temperature)
+    names = {
+        "ravdess": "RAVDESS speech actors 01-20 (CC BY-NC-SA 4.0)",
+        "tess": "TESS OAF/YAF (CC BY-NC-ND 4.0)",
+        "nemo": "nEMO, 9 Polish speakers (CC BY-NC-SA 4.0)",
+    }
     meta = metadata(
         fs.frontend,
         name="emotty-crnn",
         version=args.version,
         description=f"Speech emotion recognizer: Conv1d front end ({cfg.arch['channels']} channels, "
         f"{10 * math.prod(cfg.arch['strides'])} ms steps), bidirectional {cfg.arch.get('rnn', 'lstm').upper()}({cfg.arch['hidden']}), attention and "
-        "mean pooling, over 40 MFCCs and a pitch track of 1-3 s windows. Trained with noise, reverb, speed, pitch, "
-        "EQ and gain augmentation, SpecAugment and weight averaging.",
-        training_data="RAVDESS speech actors 01-20 (CC BY-NC-SA 4.0) + TESS OAF/YAF (CC BY-NC-ND 4.0); "
-        "non-commercial use only",
+        "mean pooling, over 40 MFCCs and a pitch track of 0.5-3 s windows"
+        + ("; eight emotion probabilities (temperature-calibrated) and arousal and valence in [-1, 1]" if cfg.affect_weight > 0 else "")
+        + ". Trained with noise, reverb, speed, pitch, EQ and gain augmentation, SpecAugment and weight averaging.",
+        training_data=" + ".join(names.get(c, c) for c in corpora) + "; non-commercial use only",
         metrics=metrics,
+        affect=cfg.affect_weight > 0,
+        temperature=temperature,
     )
     export_onnx(model, fs.dim, Path(args.out), meta)
     print(f"wrote {args.out} ({Path(args.out).stat().st_size} bytes)")
@@ -384,6 +599,99 @@ def cmd_report(args):
                     print(f"| {label} | " + " | ".join(str(v) for v in row) + " |")
     (RESULTS / f"summary{args.tag}.json").write_text(json.dumps(cards, indent=1))
     print("\n" + development_runs())
+    tags = sorted({p.stem[len("cv-ours"):] for p in RESULTS.glob("cv-ours*.json")})
+    print("\n## The generalisation protocol\n\n" + generalisation_report(tags))
+
+
+def run_settings(c: dict) -> str:
+    """One line of a run's training settings, from its recorded configuration."""
+    arch = c.get("arch", {})
+    shares = c.get("corpus_shares") or {"ravdess": c.get("ravdess_share", 0.6), "other": 1 - c.get("ravdess_share", 0.6)}
+    return (
+        f"{arch.get('channels')} ch, {arch.get('rnn', 'lstm').upper()} {arch.get('hidden')}, strides {arch.get('strides', [1, 2, 2])}, "
+        f"CMN {arch.get('cmn')}, {c['epochs']} epochs, SWA {c['swa']}, draws "
+        + " ".join(f"{k} {v:g}" for k, v in shares.items())
+        + f", crops {c.get('min_crop', 100)}-300 frames, affect loss {c.get('affect_weight', 0.0):g}"
+    )
+
+
+def generalisation_report(tags: list[str]) -> str:
+    """The generalisation protocol's tables for each run tag: the RAVDESS folds, TESS
+    within and across speakers, and every left-out corpus, with the arousal ranking and
+    the calibration error."""
+    out = []
+    for tag in tags:
+        cv_path = RESULTS / f"cv-ours{tag}.json"
+        if not cv_path.exists():
+            continue
+        cv = json.loads(cv_path.read_text())
+        folds = list(cv["folds"].values())
+        s = summarize(cv)
+        c = folds[0]["train"]["config"]
+        out.append(f"### ours{tag}: {run_settings(c)}\n")
+        val = mean_std([f["train"]["val_uar"] for f in folds])
+        temps = [f["train"].get("temperature") for f in folds if f["train"].get("temperature")]
+        r, t = s.get("ravdess", {}), s.get("tess", {})
+        out.append("| protocol | clips scored | UAR | accuracy | macro-F1 |")
+        out.append("|---|---|---|---|---|")
+        out.append(f"| validation (2 RAVDESS actors + 1 nEMO speaker per fold; mean of the two corpora's UAR) | – | {fmt(val)} | – | – |")
+        out.append(
+            f"| RAVDESS, 5 folds of 4 unseen actors ({len(folds)} folds) | {sum(f['ravdess']['clips'] for f in folds)} | "
+            f"{fmt(r.get('uar'))} | {fmt(r.get('accuracy'))} | {fmt(r.get('macro_f1'))} |"
+        )
+        out.append(
+            f"| TESS within-speaker, 5 folds of 40 unseen words | {sum(f['tess']['clips'] for f in folds if f.get('tess'))} | "
+            f"{fmt(t.get('uar'))} | {fmt(t.get('accuracy'))} | {fmt(t.get('macro_f1'))} |"
+        )
+        cross_path = RESULTS / f"cross-ours{tag}.json"
+        if cross_path.exists():
+            for held, run in sorted(json.loads(cross_path.read_text())["runs"].items()):
+                x = run["tess"]
+                out.append(
+                    f"| TESS cross-speaker, test {held[5:]} | {x.get('clips', '–')} | {x.get('uar', float('nan')):.3f} | "
+                    f"{x.get('accuracy', float('nan')):.3f} | {x.get('macro_f1', float('nan')):.3f} |"
+                )
+        loco_path = RESULTS / f"loco-ours{tag}.json"
+        loco = json.loads(loco_path.read_text())["runs"] if loco_path.exists() else {}
+        for held in LOCO_CORPORA:
+            if held not in loco:
+                continue
+            x = loco[held][held]
+            out.append(
+                f"| leave {held} out: train on the rest, test all of {held} | {x.get('clips', '–')} | "
+                f"{x.get('uar', float('nan')):.3f} (restricted to its {len(x['classes'])} classes: {x['restricted_uar']:.3f}) | "
+                f"{x.get('accuracy', float('nan')):.3f} | {x.get('macro_f1', float('nan')):.3f} |"
+            )
+        if loco:
+            out.append("\n| left-out corpus | arousal AUC (output) | arousal AUC (probabilities on the circumplex) | valence AUC (happy vs negative) | ECE before → after temperature | temperature |")
+            out.append("|---|---|---|---|---|---|")
+            for held in LOCO_CORPORA:
+                if held not in loco:
+                    continue
+                x = loco[held][held]
+                f3 = lambda v: "–" if v is None else f"{v:.3f}"
+                out.append(
+                    f"| {held} | {f3(x.get('arousal_auc'))} | {f3(x.get('arousal_auc_from_probabilities'))} | "
+                    f"{f3(x.get('valence_auc_happy'))} | {f3(x.get('ece_before_temperature'))} → {f3(x.get('ece'))} | "
+                    f"{f3(loco[held]['train'].get('temperature'))} |"
+                )
+            out.append("\nRecall per class on each left-out corpus (engine verdicts over all eight classes):\n")
+            out.append("| left-out corpus | " + " | ".join(LABELS) + " |")
+            out.append("|---|" + "---|" * len(LABELS))
+            for held in LOCO_CORPORA:
+                if held in loco:
+                    rec = loco[held][held].get("recall", {})
+                    out.append(f"| {held} | " + " | ".join("–" if rec.get(l) is None else f"{rec[l]:.2f}" for l in LABELS) + " |")
+        if temps:
+            out.append(f"\nFold temperatures: {', '.join(f'{x:.2f}' for x in temps)} (the final model uses their median).")
+        fold_ece = [(f["ravdess"].get("ece_before_temperature"), f["ravdess"].get("ece")) for f in folds if f.get("ravdess")]
+        if fold_ece and all(a is not None for a, _ in fold_ece):
+            out.append(
+                f"RAVDESS test folds, expected calibration error (10 bins, clip verdicts): "
+                f"{statistics.fmean(a for a, _ in fold_ece):.3f} before temperature, {statistics.fmean(b for _, b in fold_ece):.3f} after."
+            )
+        out.append("")
+    return "\n".join(out)
 
 
 def development_runs() -> str:
@@ -414,7 +722,7 @@ def development_runs() -> str:
 def main(argv=None):
     p = argparse.ArgumentParser(prog="emotty_train.run")
     sub = p.add_subparsers(dest="cmd", required=True)
-    for name in ("cv", "cross", "final", "report"):
+    for name in ("cv", "cross", "loco", "rescore", "final", "report"):
         s = sub.add_parser(name)
         s.add_argument("--features", default=str(WORK / "features.npz"))
         s.add_argument("--model", default="ours", choices=sorted(DESCRIPTIONS))
@@ -434,6 +742,13 @@ def main(argv=None):
         s.add_argument("--channels", type=int, default=128)
         s.add_argument("--speaker-norm", action="store_true", help="experiment: per-speaker mean removal")
         s.add_argument("--ravdess-share", type=float, default=0.6)
+        s.add_argument("--shares", default="", help="draws per corpus, e.g. ravdess=0.45,nemo=0.4,tess=0.15")
+        s.add_argument("--min-crop", type=int, default=100, help="shortest training crop in frames")
+        s.add_argument("--affect-weight", type=float, default=0.0, help="arousal/valence loss weight (0: no affect head)")
+        s.add_argument("--val-every", type=int, default=1, help="validate every N epochs")
+        s.add_argument("--exclude", default="", help="corpora to leave out of the archive entirely, e.g. nemo")
+        s.add_argument("--held", default="tess:OAF,tess:YAF", help="cross: the TESS speakers to test in turn")
+        s.add_argument("--corpora", default=",".join(LOCO_CORPORA), help="loco: the corpora to leave out in turn")
         s.add_argument("--hidden", type=int, default=96)
         s.add_argument("--rnn", default="lstm", choices=["lstm", "gru"], help="recurrent cell of our model (gru: an experiment; the product is LSTM-based)")
         s.add_argument(
@@ -444,7 +759,14 @@ def main(argv=None):
         )
     args = p.parse_args(argv)
     t0 = time.time()
-    {"cv": cmd_cv, "cross": cmd_cross, "final": cmd_final, "report": cmd_report}[args.cmd](args)
+    {
+        "cv": cmd_cv,
+        "cross": cmd_cross,
+        "loco": cmd_loco,
+        "rescore": cmd_rescore,
+        "final": cmd_final,
+        "report": cmd_report,
+    }[args.cmd](args)
     print(f"done in {time.time() - t0:.0f} s", file=sys.stderr)
 
 

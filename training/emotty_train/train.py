@@ -13,12 +13,11 @@ import torch.nn.functional as F
 
 from .data import (
     LABELS,
+    MIN_CROP,
     MIN_SPEECH_RATIO,
-    MIN_WINDOW,
     WINDOW,
     FeatureSet,
     Instance,
-    clip_verdict,
     engine_windows,
     uar,
 )
@@ -38,6 +37,12 @@ class Config:
     spec_augment: bool = True
     clean_share: float = 0.3  # share of draws from the clip as recorded when augmenting
     ravdess_share: float = 0.6  # share of draws from RAVDESS (the rest: other corpora)
+    # Shares of draws per corpus, renormalised over the corpora in the training side; when
+    # empty, `ravdess_share` for RAVDESS and the rest for all others together.
+    corpus_shares: dict = field(default_factory=dict)
+    min_crop: int = 100  # shortest training crop, in frames (data.MIN_CROP in new runs)
+    affect_weight: float = 0.0  # weight of the arousal/valence loss (0: no affect head)
+    val_every: int = 1  # validate every N epochs (and after the last)
     patience: int = 12
     # Average the weights of the last `swa` epochs (0: keep the best validation epoch).
     # Validation on two actors is noisy; an average of late weights generalises to new
@@ -74,15 +79,36 @@ class Sampler:
         for insts in by_clip.values():
             insts.sort(key=lambda i: i.variant)
             c = insts[0]
-            corpus = "ravdess" if c.corpus == "ravdess" else "other"
+            corpus = self.group_of(c.corpus)
             self.groups.setdefault(corpus, {}).setdefault(c.label, []).append(insts)
+        self.corpora = sorted(self.groups)
+        if cfg.corpus_shares:
+            w = np.array([cfg.corpus_shares.get(c, 0.0) for c in self.corpora])
+        elif len(self.corpora) == 2 and "ravdess" in self.groups:
+            w = np.array([cfg.ravdess_share if c == "ravdess" else 1 - cfg.ravdess_share for c in self.corpora])
+        else:
+            w = np.ones(len(self.corpora))
+        if w.sum() <= 0:
+            w = np.ones(len(self.corpora))
+        self.shares = w / w.sum()
+        # Per instance: the classes its corpus has (the loss is restricted to them).
+        self.masks = {
+            c: torch.tensor([i in fs.corpus_classes[c] for i in range(len(LABELS))]) for c in fs.corpus_classes
+        }
+
+    def group_of(self, corpus: str) -> str:
+        if self.cfg.corpus_shares:
+            return corpus if corpus in self.cfg.corpus_shares else "other"
+        return "ravdess" if corpus == "ravdess" else "other"
 
     def draw_instance(self) -> Instance:
-        corpora = list(self.groups)
-        if len(corpora) == 2:
+        if not self.cfg.corpus_shares and len(self.corpora) == 2 and "ravdess" in self.groups:
+            # The draw 1.x models were trained with, kept so their runs reproduce exactly.
             corpus = "ravdess" if self.rng.random() < self.cfg.ravdess_share else "other"
+        elif len(self.corpora) == 1:
+            corpus = self.corpora[0]
         else:
-            corpus = corpora[0]
+            corpus = self.corpora[self.rng.choice(len(self.corpora), p=self.shares)]
         classes = list(self.groups[corpus])
         label = classes[self.rng.integers(len(classes))]
         clips = self.groups[corpus][label]
@@ -92,9 +118,14 @@ class Sampler:
         return variants[1 + self.rng.integers(len(variants) - 1)]
 
     def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y, _, _ = self.batch_full()
+        return x, y
+
+    def batch_full(self):
+        """A batch: windows, labels, each window's class mask and (arousal, valence) target."""
         insts = [self.draw_instance() for _ in range(self.cfg.batch)]
         lengths = [self.fs.length(i.row) for i in insts]
-        length = int(self.rng.integers(MIN_WINDOW, WINDOW + 1))
+        length = int(self.rng.integers(self.cfg.min_crop, WINDOW + 1))
         length = max(10, min(length, min(lengths)))
         xs = np.empty((len(insts), length, self.fs.dim), np.float32)
         for b, inst in enumerate(insts):
@@ -102,7 +133,9 @@ class Sampler:
             speech = self.fs.speech_flags(inst.row)
             xs[b] = frames[self.crop(speech, length) :][:length]
         y = torch.tensor([i.label for i in insts])
-        return torch.from_numpy(xs), y
+        mask = torch.stack([self.masks[i.corpus] for i in insts])
+        affect = torch.tensor([i.affect for i in insts], dtype=torch.float32)
+        return torch.from_numpy(xs), y, mask, affect
 
     def crop(self, speech: np.ndarray, length: int) -> int:
         n = len(speech)
@@ -157,29 +190,128 @@ def normalisation_stats(sampler: Sampler, per_window_mean: bool, select=None, ba
     return allx.mean(0), allx.std(0)
 
 
+def restricted_cross_entropy(logits, y, mask, smoothing: float):
+    """Cross-entropy with the softmax over each row's allowed classes only, and label
+    smoothing spread over those classes: a corpus without "calm" neither pushes calm down
+    nor gets smoothing mass on it."""
+    logits = logits.masked_fill(~mask, -1e4)
+    logp = F.log_softmax(logits, dim=-1)
+    n = mask.sum(dim=1, keepdim=True).float()
+    target = mask.float() * (smoothing / n)
+    target = target + F.one_hot(y, logits.shape[1]).float() * (1 - smoothing)
+    return -(target * logp.masked_fill(~mask, 0.0)).sum(dim=1).mean()
+
+
+def training_loss(model, x, y, mask, affect, cfg: Config):
+    if cfg.affect_weight > 0:
+        logits, out = model.logits_and_affect(x)
+        return restricted_cross_entropy(logits, y, mask, cfg.label_smoothing) + cfg.affect_weight * F.mse_loss(
+            out, affect
+        )
+    return restricted_cross_entropy(model.logits(x), y, mask, cfg.label_smoothing)
+
+
 @torch.no_grad()
 def predict_clips(model, fs: FeatureSet, insts: list[Instance]) -> np.ndarray:
     """Clip-level predictions through the engine's windows and speech gating; -1 = no speech."""
+    probs, _ = clip_outputs(model, fs, insts)
+    return np.array([-1 if np.isnan(p).any() else int(np.argmax(p)) for p in probs])
+
+
+@torch.no_grad()
+def window_outputs(model, fs: FeatureSet, insts: list[Instance]):
+    """Every speech window the engine would score in each clip, through the model: logits
+    before temperature [W, 8], [arousal, valence] [W, 2] (None without an affect head),
+    and each window's clip (index into `insts`) and weight (its speech ratio)."""
     model.eval()
+    has_affect = getattr(model, "affect", None) is not None
     jobs: dict[int, list[tuple[int, int, int, float]]] = {}
-    per_clip: list[list[tuple[np.ndarray, float]]] = [[] for _ in insts]
     for ci, inst in enumerate(insts):
         n = fs.length(inst.row)
         for s, e, r in engine_windows(n, fs.speech_flags(inst.row)):
             if r >= MIN_SPEECH_RATIO and r > 0:
                 jobs.setdefault(e - s, []).append((ci, inst.row, s, r))
+    logits, affects, clips, weights = [], [], [], []
     for length, items in jobs.items():
         for k in range(0, len(items), 256):
             chunk = items[k : k + 256]
-            x = np.stack([fs.frames(row)[s : s + length] for _, row, s, _ in chunk])
-            p = model(torch.from_numpy(x)).numpy()
-            for (ci, _, _, r), pi in zip(chunk, p):
-                per_clip[ci].append((pi, r))
-    preds = []
-    for wp in per_clip:
-        v = clip_verdict(wp)
-        preds.append(-1 if v is None else int(np.argmax(v)))
-    return np.array(preds)
+            x = torch.from_numpy(np.stack([fs.frames(row)[s : s + length] for _, row, s, _ in chunk]))
+            if has_affect:
+                lg, af = model.logits_and_affect(x)
+                affects.append(af.numpy())
+            else:
+                lg = model.logits(x)
+            logits.append(lg.numpy())
+            clips.extend(ci for ci, _, _, _ in chunk)
+            weights.extend(max(r, 1e-3) for _, _, _, r in chunk)
+    n = len(LABELS)
+    lg = np.concatenate(logits) if logits else np.zeros((0, n), np.float32)
+    af = (np.concatenate(affects) if affects else np.zeros((0, 2), np.float32)) if has_affect else None
+    return lg, af, np.array(clips, dtype=np.int64), np.array(weights, dtype=np.float64)
+
+
+def pool_clips(values: np.ndarray, clips: np.ndarray, weights: np.ndarray, n_clips: int) -> np.ndarray:
+    """Speech-weighted mean of window rows per clip (data.clip_verdict, vectorised); NaN
+    rows for clips without a window."""
+    out = np.zeros((n_clips, values.shape[1]))
+    np.add.at(out, clips, values * weights[:, None])
+    total = np.zeros(n_clips)
+    np.add.at(total, clips, weights)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out /= total[:, None]
+    out[total == 0] = np.nan
+    return out
+
+
+@torch.no_grad()
+def clip_outputs(model, fs: FeatureSet, insts: list[Instance], temperature: float | None = None):
+    """Per clip, the engine's verdict: the speech-weighted mean of its windows'
+    probabilities, and of their [arousal, valence] (None without an affect head); a clip
+    with no speech window gets NaN rows. `temperature` overrides the model's own."""
+    lg, af, clips, w = window_outputs(model, fs, insts)
+    t = float(getattr(model, "temperature", 1.0)) if temperature is None else temperature
+    probs = torch.softmax(torch.from_numpy(lg) / t, dim=-1).numpy()
+    p = pool_clips(probs, clips, w, len(insts))
+    return p, (pool_clips(af, clips, w, len(insts)) if af is not None else None)
+
+
+def validation_score(model, fs: FeatureSet, val: list[Instance]) -> float:
+    """Mean over the validation corpora of each one's UAR (a corpus with more validation
+    clips must not outvote another)."""
+    by_corpus: dict[str, list[Instance]] = {}
+    for i in val:
+        by_corpus.setdefault(i.corpus, []).append(i)
+    scores = [
+        uar(np.array([i.label for i in insts]), predict_clips(model, fs, insts)) for insts in by_corpus.values()
+    ]
+    return float(np.mean(scores)) if scores else 0.0
+
+
+@torch.no_grad()
+def fit_temperature(model, fs: FeatureSet, val: list[Instance]) -> float | None:
+    """The temperature that minimises the validation clips' negative log-likelihood, as the
+    engine computes a clip's probabilities (speech-weighted mean of the windows' softmax),
+    each corpus's clips scored over that corpus's classes. One scalar divides the logits,
+    so every window's ranking and every verdict stay as they are. None without validation
+    clips."""
+    if not val:
+        return None
+    lg, _, clips, w = window_outputs(model, fs, val)
+    if len(lg) == 0:
+        return None
+    truth = np.array([i.label for i in val])
+    mask = np.array([[c in fs.corpus_classes[i.corpus] for c in range(len(LABELS))] for i in val])
+    best = (float("inf"), 1.0)
+    for t in np.arange(0.5, 4.001, 0.05):
+        probs = torch.softmax(torch.from_numpy(lg) / float(t), dim=-1).numpy()
+        p = pool_clips(probs, clips, w, len(val))
+        ok = ~np.isnan(p).any(axis=1)
+        p = np.where(mask, p, 0.0)[ok]
+        p /= p.sum(axis=1, keepdims=True)
+        nll = -np.log(np.clip(p[np.arange(len(p)), truth[ok]], 1e-12, None)).mean()
+        if nll < best[0]:
+            best = (nll, float(t))
+    return best[1]
 
 
 def train_model(fs: FeatureSet, train: list[Instance], val: list[Instance], cfg: Config, verbose=True):
@@ -201,7 +333,6 @@ def train_model(fs: FeatureSet, train: list[Instance], val: list[Instance], cfg:
         # Log-mel input, or truncated MFCCs: mask in the feature domain itself.
         dct = torch.eye(fs.n_mfcc)
     val_clean = [i for i in val if i.variant == 0]
-    val_truth = np.array([i.label for i in val_clean])
     best = (-1.0, None, 0)
     swa_state, swa_n = None, 0
     t0 = time.time()
@@ -209,10 +340,12 @@ def train_model(fs: FeatureSet, train: list[Instance], val: list[Instance], cfg:
         model.train()
         losses = []
         for _ in range(cfg.steps_per_epoch):
-            x, y = sampler.batch()
+            x, y, mask, affect = sampler.batch_full()
             if cfg.spec_augment:
                 x = spec_augment(x, rng, dct)
-            if cfg.mixup > 0:
+            if cfg.corpus_shares or cfg.affect_weight > 0:
+                loss = training_loss(model, x, y, mask, affect, cfg)
+            elif cfg.mixup > 0:
                 lam = float(rng.beta(cfg.mixup, cfg.mixup))
                 perm = torch.from_numpy(rng.permutation(len(y)))
                 logits = model.logits(lam * x + (1 - lam) * x[perm])
@@ -235,7 +368,8 @@ def train_model(fs: FeatureSet, train: list[Instance], val: list[Instance], cfg:
                 for k, v in params.items():
                     swa_state[k] += (v - swa_state[k]) / (swa_n + 1)
             swa_n += 1
-        score = uar(val_truth, predict_clips(model, fs, val_clean)) if val_clean else 0.0
+        check = (epoch + 1) % cfg.val_every == 0 or epoch + 1 == cfg.epochs
+        score = validation_score(model, fs, val_clean) if val_clean and check else float("nan")
         cfg.log.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_uar": score})
         if verbose:
             print(
@@ -254,14 +388,20 @@ def train_model(fs: FeatureSet, train: list[Instance], val: list[Instance], cfg:
             for k, p in model.named_parameters():
                 p.copy_(swa_state[k])
         recalibrate_batch_norm(model, sampler)
-        score = uar(val_truth, predict_clips(model, fs, val_clean)) if val_clean else 0.0
+        score = validation_score(model, fs, val_clean) if val_clean else 0.0
         best = (score, None, cfg.epochs)
         if verbose:
             print(f"  averaged the last {swa_n} epochs: val UAR {score:.3f}", flush=True)
     else:
         model.load_state_dict(best[1])
     model.eval()
-    return model, {"val_uar": best[0], "best_epoch": best[2], "epochs_run": len(cfg.log), "seconds": time.time() - t0}
+    info = {"val_uar": best[0], "best_epoch": best[2], "epochs_run": len(cfg.log), "seconds": time.time() - t0}
+    if hasattr(model, "temperature"):
+        t = fit_temperature(model, fs, val_clean)
+        if t is not None:
+            model.temperature.fill_(t)
+            info["temperature"] = t
+    return model, info
 
 
 @torch.no_grad()
@@ -281,4 +421,4 @@ def recalibrate_batch_norm(model, sampler: Sampler, batches: int = 30) -> None:
     model.eval()
 
 
-__all__ = ["Config", "train_model", "predict_clips", "LABELS"]
+__all__ = ["Config", "train_model", "predict_clips", "clip_outputs", "LABELS"]
