@@ -22,4 +22,6 @@ pub mod model;
 pub mod palette;
 pub mod recording;
 pub mod session;
+#[cfg(test)]
+mod testing;
 pub mod ui;
