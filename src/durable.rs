@@ -5,6 +5,8 @@
 //! - **Replace a whole small file** ([`write_atomic`]): write a temporary file in the
 //!   same directory, fsync it, rename it over the target, fsync the directory. A crash
 //!   at any point leaves either the old file or the new one, never a torn mix.
+//! - **Write an output the user named** ([`write_output`]): atomically when it is a new
+//!   path or a regular file, in place when it is a FIFO, a device or a symbolic link.
 //! - **Publish a new file** ([`publish_new`]): the same, but the rename refuses to
 //!   replace an existing file, so two recorders never overwrite each other's clips.
 //! - **Append a line** ([`append_line`]): one `write` of the whole line on a file opened
@@ -150,6 +152,68 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut tmp = TempFile::new_in(&parent_dir(path))?;
     tmp.file().write_all(bytes)?;
     tmp.replace(path)
+}
+
+/// Writes an output the user named (`--out PATH`) the way they expect of a file.
+///
+/// A new path or an existing regular file is written atomically (a private temporary
+/// file beside it, fsync, rename), so a failed run never leaves half a file where the
+/// old one was. Anything else at `path` (a FIFO, a character device such as
+/// `/dev/stdout` or `/dev/full`, a symbolic link) is opened and written in place, as
+/// the shell's `>` would: renaming over it would replace the device node or the link
+/// with a regular file, and a FIFO's reader would never see the data. `write` may seek
+/// (a zip archive does): for those targets it writes into an anonymous temporary file,
+/// copied out when complete. New files are readable by their owner only.
+pub fn write_output(
+    path: &Path,
+    write: impl FnOnce(&mut File) -> io::Result<()>,
+) -> io::Result<()> {
+    let in_place = match fs::symlink_metadata(path) {
+        Ok(m) => !m.file_type().is_file(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+        Err(e) => return Err(e),
+    };
+    if in_place {
+        let mut staged = tempfile::tempfile()?;
+        write(&mut staged)?;
+        staged.seek(SeekFrom::Start(0))?;
+        // create: a link to a file that does not exist yet gets it, as with `>`.
+        let mut options = OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(path)?;
+        io::copy(&mut staged, &mut file)?;
+        return file.flush();
+    }
+    let mut tmp = TempFile::new_in(&parent_dir(path))?;
+    write(tmp.file())?;
+    tmp.replace(path)
+}
+
+/// Checks, before any work, that an output the user named can be written: not a
+/// directory, and its folder exists and is a folder. Returns the reason in words.
+pub fn check_output(path: &Path) -> Result<(), String> {
+    if path.as_os_str().is_empty() {
+        return Err("the output path is empty".into());
+    }
+    if let Ok(m) = fs::metadata(path)
+        && m.is_dir()
+    {
+        return Err("is a directory".into());
+    }
+    let dir = parent_dir(path);
+    match fs::metadata(&dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(format!("{} is not a directory", dir.display())),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            Err(format!("its folder {} does not exist", dir.display()))
+        }
+        Err(e) => Err(format!("its folder {}: {e}", dir.display())),
+    }
 }
 
 /// Writes a new file at `path` atomically, refusing to replace an existing one.

@@ -17,7 +17,6 @@
 //!
 //! "clips" above counts rows: with `--augment N` every source clip gives 1 + N rows.
 
-use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -53,11 +52,11 @@ pub struct ClipFeatures {
 pub enum FeaturesError {
     #[error("{path}: {message}")]
     Clip { path: String, message: String },
-    #[error("{path}: cannot write: {source}")]
+    /// The cause is part of the message, not a `source`, so it is said once.
+    #[error("{path}: cannot write: {cause}")]
     Write {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path}: cannot write: {message}")]
     Npz { path: PathBuf, message: String },
@@ -350,64 +349,42 @@ pub fn export(
         message: e.to_string(),
     };
     let features = Array2::from_shape_vec((frames, dim), features).map_err(|e| npz_err(&e))?;
-    write_atomically(out, |file| {
-        let mut npz = NpzWriter::new(BufWriter::new(file));
-        npz.add_array("features", &features)
-            .map_err(|e| npz_err(&e))?;
-        npz.add_array("speech", &Array1::from(speech.clone()))
-            .map_err(|e| npz_err(&e))?;
-        npz.add_array("offsets", &Array1::from(offsets.clone()))
-            .map_err(|e| npz_err(&e))?;
-        npz.add_array("labels", &Array1::from(labels.clone()))
-            .map_err(|e| npz_err(&e))?;
-        npz.add_array("clip_index", &Array1::from(clip_index.clone()))
-            .map_err(|e| npz_err(&e))?;
-        npz.add_array("variant", &Array1::from(variant.clone()))
-            .map_err(|e| npz_err(&e))?;
-        npz.add_array("meta_json", &Array1::from(meta_json.clone()))
-            .map_err(|e| npz_err(&e))?;
-        let writer = npz.finish().map_err(|e| npz_err(&e))?;
-        let file = writer.into_inner().map_err(|e| npz_err(&e.error()))?;
-        file.sync_all().map_err(|e| npz_err(&e))?;
-        Ok(())
-    })?;
+    let io_err = |cause: std::io::Error| FeaturesError::Write {
+        path: out.to_path_buf(),
+        cause,
+    };
+    let mut npz_error = None;
+    crate::durable::write_output(out, |file| {
+        let mut write = || -> Result<(), FeaturesError> {
+            let mut npz = NpzWriter::new(BufWriter::new(&mut *file));
+            npz.add_array("features", &features)
+                .map_err(|e| npz_err(&e))?;
+            npz.add_array("speech", &Array1::from(speech.clone()))
+                .map_err(|e| npz_err(&e))?;
+            npz.add_array("offsets", &Array1::from(offsets.clone()))
+                .map_err(|e| npz_err(&e))?;
+            npz.add_array("labels", &Array1::from(labels.clone()))
+                .map_err(|e| npz_err(&e))?;
+            npz.add_array("clip_index", &Array1::from(clip_index.clone()))
+                .map_err(|e| npz_err(&e))?;
+            npz.add_array("variant", &Array1::from(variant.clone()))
+                .map_err(|e| npz_err(&e))?;
+            npz.add_array("meta_json", &Array1::from(meta_json.clone()))
+                .map_err(|e| npz_err(&e))?;
+            let writer = npz.finish().map_err(|e| npz_err(&e))?;
+            writer.into_inner().map_err(|e| npz_err(&e.error()))?;
+            Ok(())
+        };
+        write().map_err(|e| {
+            let message = e.to_string();
+            npz_error = Some(e);
+            std::io::Error::other(message)
+        })
+    })
+    .map_err(|e| npz_error.take().unwrap_or_else(|| io_err(e)))?;
     Ok(Export {
         clips: clip_count,
         frames,
         failed,
     })
-}
-
-/// Writes through `write` into a temporary file next to `path`, then renames it into
-/// place. On any error the temporary file is removed and `path` is untouched.
-pub fn write_atomically(
-    path: &Path,
-    write: impl FnOnce(File) -> Result<(), FeaturesError>,
-) -> Result<(), FeaturesError> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let io = |source| FeaturesError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let tmp = tempfile::Builder::new()
-        .prefix(".emotty-")
-        .suffix(".partial")
-        .tempfile_in(&dir)
-        .map_err(io)?;
-    // Temporary files are created private (0600); the finished file is an ordinary
-    // output and gets the usual 0644.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(io)?;
-    }
-    let file = tmp.reopen().map_err(io)?;
-    write(file)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
 }

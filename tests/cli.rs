@@ -698,6 +698,88 @@ fn eval_without_labels_says_so() {
 }
 
 #[test]
+fn features_checks_its_destination_first_and_writes_like_the_shell() {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let home = Home::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let m = model_arg();
+    let nemo = fixture("tests/fixtures/nemo").display().to_string();
+    let features = |out: &Path| {
+        let out = out.display().to_string();
+        home.run(&["features", "--model", &m, &nemo, "--out", &out])
+    };
+    // Bad destinations are refused before any clip is read, in one line each.
+    let missing = tmp.path().join("no/such/dir/f.npz");
+    let line = features(&missing).fails_with_one_line();
+    assert!(
+        line.ends_with("f.npz: cannot write: its folder") || line.contains("does not exist"),
+        "{line}"
+    );
+    assert!(line.contains(&missing.display().to_string()), "{line}");
+    let line = features(tmp.path()).fails_with_one_line();
+    assert!(line.ends_with(": cannot write: is a directory"), "{line}");
+    let line = home
+        .run(&[
+            "features",
+            "--model",
+            &m,
+            &nemo,
+            "--augment",
+            "33",
+            "--out",
+            "x.npz",
+        ])
+        .fails_with_one_line();
+    assert_eq!(
+        line,
+        "emotty: --augment 33: at most 32 augmented copies per clip"
+    );
+    // A new archive is private like every other output.
+    let out = tmp.path().join("f.npz");
+    features(&out).ok();
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let archive = std::fs::read(&out).unwrap();
+    // Through a symbolic link: the link stays, its target gets the archive.
+    let target = tmp.path().join("target.npz");
+    std::fs::write(&target, b"old").unwrap();
+    let link = tmp.path().join("link.npz");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    features(&link).ok();
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), archive);
+    // Into a FIFO: its reader gets the whole archive and the FIFO stays a FIFO.
+    let fifo = tmp.path().join("fifo");
+    let c_path = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    features(&fifo).ok();
+    assert_eq!(reader.join().unwrap(), archive);
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+    // A character device is written, not replaced.
+    features(Path::new("/dev/null")).ok();
+    assert!(
+        std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+}
+
+#[test]
 fn features_are_exactly_the_front_end_of_the_decoded_clips() {
     use ndarray::{Array1, Array2};
     use ndarray_npy::NpzReader;

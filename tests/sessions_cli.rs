@@ -143,6 +143,42 @@ fn listen_logs_a_session_that_can_be_listed_shown_and_exported() {
     .ok();
     let svg = std::fs::read_to_string(&out).unwrap();
     assert!(parse_xml(&svg) > 20);
+    // --out is checked before the session is read, and written like the shell's `>`:
+    // through a symbolic link the link stays and its target gets the export.
+    let missing = tmp.path().join("gone/report.csv");
+    let line = home
+        .run(&[
+            "sessions",
+            "export",
+            "latest",
+            "--format",
+            "csv",
+            "--out",
+            missing.to_str().unwrap(),
+        ])
+        .fails_with_one_line();
+    assert!(line.ends_with("gone does not exist"), "{line}");
+    assert!(!missing.exists());
+    let target = tmp.path().join("target.csv");
+    let link = tmp.path().join("link.csv");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    home.run(&[
+        "sessions",
+        "export",
+        "latest",
+        "--format",
+        "csv",
+        "--out",
+        link.to_str().unwrap(),
+    ])
+    .ok();
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), csv.stdout);
 }
 
 #[test]

@@ -11,7 +11,21 @@ use emotty::features;
 
 use super::{AnalysisArgs, FeaturesArgs, jobs, load_model};
 
+/// The most augmented copies per clip: each one adds the whole corpus again to the
+/// archive and to the memory it is built in.
+const MAX_AUGMENT: usize = 32;
+
 pub fn run(args: FeaturesArgs, analysis: &AnalysisArgs) -> Result<ExitCode> {
+    if args.augment > MAX_AUGMENT {
+        bail!(
+            "--augment {}: at most {MAX_AUGMENT} augmented copies per clip",
+            args.augment
+        );
+    }
+    // Minutes of work must not end in "cannot write": the destination is checked first.
+    if let Err(why) = emotty::durable::check_output(&args.out) {
+        bail!("{}: cannot write: {why}", args.out.display());
+    }
     let frontend: FrontendConfig = match &args.frontend {
         Some(json) => {
             let config: FrontendConfig =

@@ -260,7 +260,8 @@ struct FeaturesArgs {
     /// Front-end settings as JSON (default: the model's front end).
     #[arg(long, value_name = "JSON")]
     frontend: Option<String>,
-    /// Also write N augmented copies of each clip (noise, reverb, speed, pitch, EQ, gain).
+    /// Also write N augmented copies of each clip (noise, reverb, speed, pitch, EQ, gain),
+    /// at most 32: each copy adds the whole corpus again to the archive and its memory.
     #[arg(long, value_name = "N", default_value_t = 0)]
     augment: usize,
     /// Seed of the augmentation, for reproducible runs.

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{Result, bail};
 use serde_json::json;
 
 use emotty::durable;
@@ -218,6 +218,11 @@ fn show_text(l: &Loaded) -> String {
 }
 
 fn export(root: &Path, id: &str, format: ExportFormat, out: Option<&Path>) -> Result<ExitCode> {
+    if let Some(path) = out
+        && let Err(why) = durable::check_output(path)
+    {
+        bail!("{}: cannot write: {why}", path.display());
+    }
     let loaded = load(root, id)?;
     let text = match format {
         ExportFormat::Csv => export::to_csv(&loaded),
@@ -226,8 +231,8 @@ fn export(root: &Path, id: &str, format: ExportFormat, out: Option<&Path>) -> Re
     };
     match out {
         Some(path) => {
-            durable::write_atomic(path, text.as_bytes())
-                .with_context(|| format!("{}: cannot write", path.display()))?;
+            durable::write_output(path, |f| f.write_all(text.as_bytes()))
+                .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
             say(format_args!(
                 "emotty: wrote {} ({} bytes)",
                 path.display(),
