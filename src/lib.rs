@@ -24,4 +24,5 @@ pub mod recording;
 pub mod session;
 #[cfg(test)]
 mod testing;
+pub mod text;
 pub mod ui;

@@ -12,7 +12,9 @@ fn main() -> ExitCode {
     match cli::run(args) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("emotty: {e:#}");
+            // File names and metadata inside the message are data: escaped, never
+            // executed by the terminal.
+            eprintln!("emotty: {}", emotty::text::visible(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }

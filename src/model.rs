@@ -629,6 +629,19 @@ fn validate_meta(meta: &ModelMeta) -> Result<(), String> {
     if meta.labels.is_empty() {
         return Err("labels is empty".to_owned());
     }
+    // Names and labels are printed in tables, logs and the monitor: a control
+    // character there would be a terminal escape sequence coming from a model file.
+    for (what, text) in [("name", &meta.name), ("version", &meta.version)]
+        .into_iter()
+        .chain(meta.labels.iter().map(|l| ("a label", l)))
+    {
+        if text.chars().any(char::is_control) {
+            return Err(format!(
+                "{what} \"{}\" contains a control character",
+                crate::text::visible(text)
+            ));
+        }
+    }
     for (i, label) in meta.labels.iter().enumerate() {
         if label.trim().is_empty() {
             return Err(format!("label {i} is empty"));
@@ -965,6 +978,20 @@ mod tests {
                     ..meta()
                 },
                 "affect must be",
+            ),
+            (
+                ModelMeta {
+                    labels: vec!["a".into(), "\u{1b}]0;x\u{7}".into()],
+                    ..meta()
+                },
+                "a label \"\\e]0;x\\x07\" contains a control character",
+            ),
+            (
+                ModelMeta {
+                    name: "t\n".into(),
+                    ..meta()
+                },
+                "name \"t\\n\" contains a control character",
             ),
         ];
         for (bad, expected) in cases {

@@ -686,6 +686,84 @@ fn eval_reads_the_nemo_layout() {
 }
 
 #[test]
+fn settings_the_engine_cannot_honour_are_refused_before_anything_runs() {
+    let home = Home::new();
+    let m = model_arg();
+    let cases = [
+        (
+            "--hop",
+            "0.015",
+            "emotty: invalid analysis settings: hop 0.015 s is not a whole number of 10 ms frames (use 0.01 or 0.02)",
+        ),
+        (
+            "--hop",
+            "0.001",
+            "emotty: invalid analysis settings: hop 0.001 s is not a whole number of 10 ms frames (use 0.01)",
+        ),
+        (
+            "--window",
+            "0.5",
+            "emotty: invalid analysis settings: window 0.5 s is shorter than the model's minimum window of 1 s",
+        ),
+    ];
+    for (flag, value, expected) in cases {
+        for command in [
+            vec!["classify", flag, value, "--model", &m, ANGRY],
+            vec![
+                "listen",
+                flag,
+                value,
+                "--model",
+                &m,
+                "--no-session",
+                "--input",
+                ANGRY,
+            ],
+        ] {
+            let line = home.run(&command).fails_with_one_line();
+            assert_eq!(line, expected, "{command:?}");
+        }
+    }
+    // Whole frames are fine, also the short hops the monitor may use.
+    home.run(&[
+        "classify", "--hop", "0.25", "--window", "1", "--model", &m, ANGRY,
+    ])
+    .ok();
+}
+
+#[test]
+fn control_characters_in_file_names_are_shown_escaped_and_kept_exact_in_json() {
+    let home = Home::new();
+    let m = model_arg();
+    let tmp = tempfile::tempdir().unwrap();
+    // A name that retitles the terminal when printed raw.
+    let evil = tmp.path().join("\u{1b}]0;TITLE\u{7}x.flac");
+    std::fs::copy(fixture(ANGRY), &evil).unwrap();
+    let evil_s = evil.display().to_string();
+    let table = home.run(&["classify", "--model", &m, &evil_s]).ok().stdout;
+    assert!(
+        !table.contains('\u{1b}') && !table.contains('\u{7}'),
+        "{table:?}"
+    );
+    assert!(table.contains("\\e]0;TITLE\\x07x.flac"), "{table}");
+    let json = json_of(
+        &home
+            .run(&["classify", "--format", "json", "--model", &m, &evil_s])
+            .ok()
+            .stdout,
+    );
+    assert_eq!(json[0]["file"].as_str().unwrap(), evil_s);
+    // A broken file with a newline in its name: one escaped line, and no table header
+    // over nothing when every file failed.
+    let broken = tmp.path().join("bad\nname.wav");
+    std::fs::write(&broken, b"not audio").unwrap();
+    let run = home.run(&["classify", "--model", &m, &broken.display().to_string()]);
+    assert_eq!(run.stdout, "");
+    let line = run.fails_with_one_line();
+    assert!(line.contains("bad\\nname.wav: "), "{line}");
+}
+
+#[test]
 fn eval_without_labels_says_so() {
     let home = Home::new();
     let tmp = tempfile::tempdir().unwrap();

@@ -179,6 +179,19 @@ fn listen_logs_a_session_that_can_be_listed_shown_and_exported() {
             .is_symlink()
     );
     assert_eq!(std::fs::read_to_string(&target).unwrap(), csv.stdout);
+    // A hand-edited name with a terminal escape in it is shown escaped, in the list and
+    // in `show`, and kept exact in JSON.
+    let meta_path = dir.join("session.json");
+    let mut meta = read_json(&meta_path);
+    meta["name"] = Value::from("\u{1b}]0;TITLE\u{7}client");
+    std::fs::write(&meta_path, meta.to_string()).unwrap();
+    for args in [vec!["sessions"], vec!["sessions", "show", "latest"]] {
+        let out = home.run(&args).ok().stdout;
+        assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
+        assert!(out.contains("\\e]0;TITLE\\x07client"), "{out}");
+    }
+    let json = home.run(&["sessions", "--json"]).ok().stdout;
+    assert!(json.contains("\\u001b]0;TITLE\\u0007client"), "{json}");
 }
 
 #[test]

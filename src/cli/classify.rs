@@ -13,7 +13,7 @@ use emotty::model::Model;
 use super::output::{self, Cells, csv_header, csv_row, table_header, table_row};
 use super::{
     AnalysisArgs, ClassifyArgs, OutputFormat, analysis_config, is_stdin, jobs, load_model,
-    open_source, pool, split_formats, stdout_ok,
+    open_source, pool, say, split_formats, stdout_ok,
 };
 
 pub fn run(args: ClassifyArgs, analysis: &AnalysisArgs) -> Result<ExitCode> {
@@ -26,7 +26,7 @@ pub fn run(args: ClassifyArgs, analysis: &AnalysisArgs) -> Result<ExitCode> {
         bail!("--format s16le|f32le describes raw PCM on standard input; use it with --input -");
     }
     let model = load_model(analysis)?;
-    let config = analysis_config(&model, analysis);
+    let config = analysis_config(&model, analysis)?;
     let labels = model.labels().to_vec();
     let mut printer = Printer::new(
         format,
@@ -45,11 +45,14 @@ pub fn run(args: ClassifyArgs, analysis: &AnalysisArgs) -> Result<ExitCode> {
     if !files.is_empty() {
         printer.width = files
             .iter()
-            .map(|f| f.display().to_string().chars().count())
+            .map(|f| {
+                emotty::text::visible(&f.display().to_string())
+                    .chars()
+                    .count()
+            })
             .max()
             .unwrap_or(4)
             .clamp(4, 60);
-        printer.header()?;
         pool::ordered(
             &files,
             jobs(args.jobs),
@@ -59,12 +62,12 @@ pub fn run(args: ClassifyArgs, analysis: &AnalysisArgs) -> Result<ExitCode> {
                 match result {
                     Ok(clip) => {
                         if let Err(e) = printer.clip(&name, &clip) {
-                            eprintln!("emotty: {e:#}");
+                            say(format_args!("emotty: {e:#}"));
                         }
                     }
                     Err(e) => {
                         failures += 1;
-                        eprintln!("emotty: {e}");
+                        say(format_args!("emotty: {e}"));
                     }
                 }
             },
@@ -72,10 +75,9 @@ pub fn run(args: ClassifyArgs, analysis: &AnalysisArgs) -> Result<ExitCode> {
     }
     if streaming {
         printer.width = 12;
-        printer.header()?;
         if let Err(e) = classify_stream(&args, raw, &model, &config, &mut printer) {
             failures += 1;
-            eprintln!("emotty: {e:#}");
+            say(format_args!("emotty: {e:#}"));
         }
     }
     Ok(if failures > 0 {
@@ -149,11 +151,14 @@ impl Printer {
         }
     }
 
+    /// Prints a clip's row (the header first, so no header stands over nothing when
+    /// every file fails).
     fn clip(&mut self, file: &str, clip: &ClipResult) -> Result<()> {
+        self.header()?;
         let labels = &self.labels;
         match self.format {
             OutputFormat::Table => {
-                let name = truncate_left(file, self.width);
+                let name = truncate_left(&emotty::text::visible(file), self.width);
                 self.out(&table_row(
                     self.width,
                     &name,
@@ -185,6 +190,7 @@ impl Printer {
     }
 
     fn window(&mut self, file: &str, w: &WindowResult) -> Result<()> {
+        self.header()?;
         let labels = &self.labels;
         match self.format {
             OutputFormat::Table => {

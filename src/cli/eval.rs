@@ -11,12 +11,12 @@ use emotty::classify;
 use emotty::corpus::{self, Corpus};
 use emotty::metrics::{Confusion, Scores};
 
-use super::{AnalysisArgs, EvalArgs, analysis_config, jobs, load_model, pool, stdout_ok};
+use super::{AnalysisArgs, EvalArgs, analysis_config, jobs, load_model, pool, say, stdout_ok};
 
 pub fn run(args: EvalArgs, analysis: &AnalysisArgs) -> Result<ExitCode> {
     let scan = corpus::scan(&args.dirs)?;
     for w in &scan.warnings {
-        eprintln!("emotty: warning: {w}");
+        say(format_args!("emotty: warning: {w}"));
     }
     if scan.clips.is_empty() {
         bail!(
@@ -29,14 +29,14 @@ pub fn run(args: EvalArgs, analysis: &AnalysisArgs) -> Result<ExitCode> {
         );
     }
     if !scan.unlabeled.is_empty() {
-        eprintln!(
+        say(format_args!(
             "emotty: warning: {} audio files have no label in a known layout and were skipped (first: {})",
             scan.unlabeled.len(),
             scan.unlabeled[0].display()
-        );
+        ));
     }
     let model = load_model(analysis)?;
-    let config = analysis_config(&model, analysis);
+    let config = analysis_config(&model, analysis)?;
     let labels = model.labels().to_vec();
     let mut per_corpus: BTreeMap<Corpus, Confusion> = BTreeMap::new();
     let mut failed = Vec::new();
@@ -73,7 +73,7 @@ pub fn run(args: EvalArgs, analysis: &AnalysisArgs) -> Result<ExitCode> {
         eprintln!();
     }
     for f in &failed {
-        eprintln!("emotty: {f}");
+        say(format_args!("emotty: {f}"));
     }
     let mut pooled = Confusion::new(&labels);
     for c in per_corpus.values() {

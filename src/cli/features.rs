@@ -9,7 +9,7 @@ use emotty::dsp::frontend::FrontendConfig;
 use emotty::dsp::vad::VadConfig;
 use emotty::features;
 
-use super::{AnalysisArgs, FeaturesArgs, jobs, load_model};
+use super::{AnalysisArgs, FeaturesArgs, jobs, load_model, say};
 
 /// The most augmented copies per clip: each one adds the whole corpus again to the
 /// archive and to the memory it is built in.
@@ -37,7 +37,7 @@ pub fn run(args: FeaturesArgs, analysis: &AnalysisArgs) -> Result<ExitCode> {
     };
     let scan = corpus::scan(&args.dirs)?;
     for w in &scan.warnings {
-        eprintln!("emotty: warning: {w}");
+        say(format_args!("emotty: warning: {w}"));
     }
     if scan.clips.is_empty() {
         bail!(
@@ -45,10 +45,10 @@ pub fn run(args: FeaturesArgs, analysis: &AnalysisArgs) -> Result<ExitCode> {
         );
     }
     if !scan.unlabeled.is_empty() {
-        eprintln!(
+        say(format_args!(
             "emotty: warning: {} audio files have no label in a known layout and were skipped",
             scan.unlabeled.len()
-        );
+        ));
     }
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let export = features::export(
@@ -71,7 +71,7 @@ pub fn run(args: FeaturesArgs, analysis: &AnalysisArgs) -> Result<ExitCode> {
         eprintln!();
     }
     for f in &export.failed {
-        eprintln!("emotty: {f}");
+        say(format_args!("emotty: {f}"));
     }
     eprintln!(
         "wrote {} clips, {} frames of {} features to {}",

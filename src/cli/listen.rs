@@ -59,7 +59,7 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
     check_session_name(opts.session)?;
     let signals = StopSignals::install()?;
     let model = load_model(analysis)?;
-    let mut config = analysis_config(&model, analysis);
+    let mut config = analysis_config(&model, analysis)?;
     config.levels = true;
     let labels = model.labels().to_vec();
     let (feed, guard) = open_source(opts.source, raw)?;

@@ -455,17 +455,21 @@ fn load_model(args: &AnalysisArgs) -> Result<Arc<Model>> {
 }
 
 /// The analysis settings: the model's defaults overridden by flags.
-fn analysis_config(model: &Model, args: &AnalysisArgs) -> AnalysisConfig {
+/// The analysis settings the flags and the config file ask for, checked against the
+/// model before any source is opened.
+fn analysis_config(model: &Model, args: &AnalysisArgs) -> Result<AnalysisConfig> {
     let mut config = AnalysisConfig::for_model(model);
     if let Some(w) = args.window {
         config.window_s = w;
-        config.min_window_s = config.min_window_s.min(w);
     }
     config.hop_s = args.hop.unwrap_or(DEFAULT_HOP_S);
     if let Some(r) = args.min_speech {
         config.min_speech_ratio = r;
     }
     config
+        .validate(model.info().meta.frontend.frames_per_second())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(config)
 }
 
 /// Default parallelism for batch commands.
@@ -522,7 +526,8 @@ fn is_stdin(path: &Path) -> bool {
 /// stop the command before it has closed its session, so failures are ignored.
 fn say(args: std::fmt::Arguments) {
     use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{args}");
+    let line = args.to_string();
+    let _ = writeln!(std::io::stderr(), "{}", emotty::text::visible(&line));
 }
 
 /// Context for write errors on stdout (a closed pipe ends the command quietly).

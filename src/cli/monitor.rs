@@ -130,7 +130,7 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
     }
     let stop = StopSignals::install_for_screen()?;
     let model = load_model(analysis)?;
-    let mut config = analysis_config(&model, analysis);
+    let mut config = analysis_config(&model, analysis)?;
     config.levels = true;
     config.spectrogram = true;
     // Refused settings (--hop 0) fail here, before the screen or a session exists.

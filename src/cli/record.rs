@@ -52,7 +52,7 @@ pub fn run(
     let (_, raw) = split_formats(&formats);
     let signals = StopSignals::install()?;
     let model = load_model(analysis)?;
-    let config = analysis_config(&model, analysis);
+    let config = analysis_config(&model, analysis)?;
     let mut recorder = Recorder::new(
         RecorderConfig::new(dir, speaker),
         Some(ModelRecord::from_info(model.info())),

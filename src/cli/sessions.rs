@@ -16,6 +16,7 @@ use emotty::session::export::{self, change_hold, event_text};
 use emotty::session::store::{self, Loaded, SessionInfo};
 use emotty::session::summary::{emotion_changes, shares};
 use emotty::session::svg::{self, clock};
+use emotty::text::visible;
 
 use super::{ExportFormat, SessionsArgs, SessionsCommand, say, stdout_ok};
 
@@ -78,8 +79,8 @@ fn list(root: &Path, json_out: bool) -> Result<ExitCode> {
             let long = summary.duration_s >= 3600.0;
             text.push_str(&format!(
                 "{:<22} {:<16} {:<16} {:>9} {:>9}  {:<10} {}\n",
-                m.id,
-                m.name.as_deref().unwrap_or("-"),
+                visible(&m.id),
+                visible(m.name.as_deref().unwrap_or("-")),
                 m.start.local.format("%Y-%m-%d %H:%M"),
                 clock(summary.duration_s, long),
                 clock(summary.speech_s, long),
@@ -124,9 +125,9 @@ fn show_text(l: &Loaded) -> String {
     let long = s.duration_s >= 3600.0;
     let t = |x: f64| clock(x, long);
     let mut o = String::new();
-    o.push_str(&format!("session   {}", m.id));
+    o.push_str(&format!("session   {}", visible(&m.id)));
     if let Some(n) = &m.name {
-        o.push_str(&format!("  \"{n}\""));
+        o.push_str(&format!("  \"{}\"", visible(n)));
     }
     o.push_str(&format!("  ({})\n", l.info.status.name()));
     o.push_str(&format!(
@@ -137,10 +138,10 @@ fn show_text(l: &Loaded) -> String {
         (Some(end), Some(why)) => o.push_str(&format!(
             "end       {} ({}{})\n",
             end.local.format("%Y-%m-%d %H:%M:%S %:z"),
-            why.reason,
+            visible(&why.reason),
             why.message
                 .as_ref()
-                .map(|m| format!(": {m}"))
+                .map(|m| format!(": {}", visible(m)))
                 .unwrap_or_default()
         )),
         _ => o.push_str("end       not closed properly; shown up to the last complete line\n"),
@@ -148,13 +149,16 @@ fn show_text(l: &Loaded) -> String {
     if let Some(src) = &m.source {
         o.push_str(&format!(
             "source    {} {} ({} Hz, {} ch)\n",
-            src.kind, src.name, src.sample_rate, src.channels
+            visible(&src.kind),
+            visible(&src.name),
+            src.sample_rate,
+            src.channels
         ));
     }
     o.push_str(&format!(
         "model     {} {} (sha256 {})\n",
-        m.model.name,
-        m.model.version,
+        visible(&m.model.name),
+        visible(&m.model.version),
         m.model.sha256.get(..12).unwrap_or(&m.model.sha256)
     ));
     let share = if s.duration_s > 0.0 {
@@ -206,7 +210,7 @@ fn show_text(l: &Loaded) -> String {
             "marker" | "note" | "recording" | "pause" | "resume" | "device_changed"
         ) {
             any = true;
-            let line = format!("  {:>8}  {kind:<9} {text}", t(e.t));
+            let line = format!("  {:>8}  {kind:<9} {}", t(e.t), visible(&text));
             o.push_str(line.trim_end());
             o.push('\n');
         }

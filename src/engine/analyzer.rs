@@ -56,6 +56,51 @@ impl AnalysisConfig {
             level_block_s: 0.05,
         }
     }
+
+    /// Checks the settings against a front end of `frames_per_second` frames: lengths
+    /// in range and whole numbers of frames (a hop of 15 ms would alternate 10 and
+    /// 20 ms while every report used 15), the window no shorter than the model's
+    /// minimum, the speech ratio a ratio.
+    pub fn validate(&self, frames_per_second: f64) -> Result<(), AnalysisError> {
+        let frame_ms = 1000.0 / frames_per_second;
+        let check = |name: &str, s: f64| {
+            if !(s.is_finite() && s > 0.0 && s <= 600.0) {
+                return Err(AnalysisError::Config(format!(
+                    "{name} must be between 0 and 600 seconds, not {s}"
+                )));
+            }
+            let frames = s * frames_per_second;
+            if (frames - frames.round()).abs() > 1e-6 || frames.round() < 1.0 {
+                let below = frames.floor().max(1.0) / frames_per_second;
+                let above = frames.ceil().max(1.0) / frames_per_second;
+                let nearest = if below < above {
+                    format!("{below} or {above}")
+                } else {
+                    format!("{above}")
+                };
+                return Err(AnalysisError::Config(format!(
+                    "{name} {s} s is not a whole number of {frame_ms:.0} ms frames (use {nearest})"
+                )));
+            }
+            Ok(())
+        };
+        check("window", self.window_s)?;
+        check("hop", self.hop_s)?;
+        check("minimum window", self.min_window_s)?;
+        if self.window_s + 1e-9 < self.min_window_s {
+            return Err(AnalysisError::Config(format!(
+                "window {} s is shorter than the model's minimum window of {} s",
+                self.window_s, self.min_window_s
+            )));
+        }
+        if !(0.0..=1.0).contains(&self.min_speech_ratio) {
+            return Err(AnalysisError::Config(format!(
+                "minimum speech ratio must be between 0 and 1, not {}",
+                self.min_speech_ratio
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Default for [`AnalysisConfig::min_speech_ratio`]: at least 0.6 s of speech in a
@@ -322,24 +367,7 @@ impl Analyzer {
         let frontend_config = model.info().meta.frontend.clone();
         let fps = frontend_config.frames_per_second();
         let frames_of = |s: f64| (s * fps).round() as usize;
-        let check = |name: &str, s: f64| {
-            if s.is_finite() && s > 0.0 && s <= 600.0 {
-                Ok(())
-            } else {
-                Err(AnalysisError::Config(format!(
-                    "{name} must be between 0 and 600 seconds, not {s}"
-                )))
-            }
-        };
-        check("window", config.window_s)?;
-        check("hop", config.hop_s)?;
-        check("minimum window", config.min_window_s)?;
-        if !(0.0..=1.0).contains(&config.min_speech_ratio) {
-            return Err(AnalysisError::Config(format!(
-                "minimum speech ratio must be between 0 and 1, not {}",
-                config.min_speech_ratio
-            )));
-        }
+        config.validate(fps)?;
         let window_frames = frames_of(config.window_s).max(1);
         let hop_frames = frames_of(config.hop_s).max(1);
         let min_frames = frames_of(config.min_window_s).clamp(1, window_frames);

@@ -475,10 +475,12 @@ impl App {
 
     /// Adds a line to the log. A log scrolled up stays on the lines it shows.
     pub fn log(&mut self, kind: LogKind, text: impl Into<String>) {
+        // Device names, file names and error messages are data: shown escaped.
+        let text: String = text.into();
         self.log.push_back(LogEntry {
             t: self.time_s,
             kind,
-            text: text.into(),
+            text: crate::text::visible(&text).into_owned(),
         });
         if self.log_scroll > 0 {
             self.log_scroll += 1;

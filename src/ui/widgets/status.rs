@@ -71,7 +71,7 @@ impl StatusLine<'_> {
                     SourceKind::File => "file ",
                     SourceKind::Pipe => "pipe ",
                 },
-                s.name.clone(),
+                crate::text::visible(&s.name).into_owned(),
             ),
             (_, None) => ("", "opening...".to_string()),
         };
