@@ -143,9 +143,25 @@ pub fn locate(flag: Option<&Path>, env: Option<&str>) -> Option<(PathBuf, Config
 
 /// Reads the file. A missing file at the default location is an empty configuration;
 /// a missing file someone named explicitly is an error.
+/// The largest config file read: a real one is a few hundred bytes.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
 pub fn load(path: &Path, origin: ConfigOrigin) -> Result<Config, ConfigError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => parse(path, &text),
+    match crate::durable::read_at_most(path, MAX_CONFIG_BYTES) {
+        Ok(Some(bytes)) => match String::from_utf8(bytes) {
+            Ok(text) => parse(path, &text),
+            Err(_) => Err(ConfigError::InvalidNoLine {
+                path: path.to_path_buf(),
+                message: "not UTF-8 text".into(),
+            }),
+        },
+        Ok(None) => Err(ConfigError::InvalidNoLine {
+            path: path.to_path_buf(),
+            message: format!(
+                "larger than {} KiB; a config file is a few lines",
+                MAX_CONFIG_BYTES / 1024
+            ),
+        }),
         Err(e)
             if e.kind() == std::io::ErrorKind::NotFound
                 && origin == ConfigOrigin::DefaultLocation =>

@@ -216,6 +216,16 @@ pub fn check_output(path: &Path) -> Result<(), String> {
     }
 }
 
+/// Reads the whole of `path` if it holds at most `limit` bytes; `Ok(None)` if it holds
+/// more. Reads at most `limit + 1` bytes whatever `path` is, so `/dev/zero` or an
+/// endless pipe named as a config file or a model gives an error, not a process that
+/// grows until the machine runs out of memory.
+pub fn read_at_most(path: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
+    let mut bytes = Vec::new();
+    File::open(path)?.take(limit + 1).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
+}
+
 /// Writes a new file at `path` atomically, refusing to replace an existing one.
 pub fn publish_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut tmp = TempFile::new_in(&parent_dir(path))?;

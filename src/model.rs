@@ -34,6 +34,10 @@ pub const METADATA_FORMAT: u32 = 1;
 /// finiteness are checked, but more than one so a time axis cannot hide.
 const TRIAL_FRAMES: usize = 8;
 
+/// The largest model file read: far beyond any real one (the shipped model is 1.5 MB),
+/// so that `--model /dev/zero` is an error rather than memory exhaustion.
+pub const MAX_MODEL_BYTES: u64 = 256 << 20;
+
 /// How far the sum of a "probabilities" output may drift from 1 before it is
 /// treated as a mislabelled output rather than float rounding.
 const PROBABILITY_SUM_TOLERANCE: f32 = 1e-3;
@@ -153,6 +157,14 @@ pub enum ModelError {
         path: PathBuf,
         /// The I/O error.
         source: std::io::Error,
+    },
+    /// The file is larger than any model emotty reads.
+    #[error("{}: larger than {limit_mib} MiB, far beyond any emotion model", path.display())]
+    TooLarge {
+        /// The path as given.
+        path: PathBuf,
+        /// The limit in MiB.
+        limit_mib: u64,
     },
     /// The bytes are not an ONNX model tract can parse.
     #[error("{}: not a valid ONNX model ({reason})", path.display())]
@@ -581,10 +593,16 @@ fn read_model_file(path: &Path) -> Result<Vec<u8>, ModelError> {
             path: path.to_owned(),
         });
     }
-    std::fs::read(path).map_err(|source| ModelError::Read {
+    let read_error = |source| ModelError::Read {
         path: path.to_owned(),
         source,
-    })
+    };
+    crate::durable::read_at_most(path, MAX_MODEL_BYTES)
+        .map_err(read_error)?
+        .ok_or_else(|| ModelError::TooLarge {
+            path: path.to_owned(),
+            limit_mib: MAX_MODEL_BYTES >> 20,
+        })
 }
 
 fn hex_sha256(bytes: &[u8]) -> String {

@@ -52,6 +52,21 @@ fn a_malformed_config_names_the_file_and_line_for_every_command() {
         got,
         "emotty: no/such.toml: cannot read: No such file or directory (os error 2)"
     );
+    // An endless file, by flag or by environment, is refused after 1 MiB, not read
+    // until memory runs out; so is one that is not text.
+    let want = "emotty: /dev/zero: larger than 1024 KiB; a config file is a few lines";
+    let got = home
+        .run(&["--config", "/dev/zero", "config"])
+        .fails_with_one_line();
+    assert_eq!(got, want);
+    let mut cmd = home.emotty();
+    cmd.env("EMOTTY_CONFIG", "/dev/zero").arg("config");
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stderr).trim_end(), want);
+    std::fs::write(&path, b"hop = 0.5\n\xff\xfe\n").unwrap();
+    let got = home.run(&["config"]).fails_with_one_line();
+    assert_eq!(got, format!("emotty: {}: not UTF-8 text", path.display()));
 }
 
 #[test]

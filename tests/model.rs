@@ -499,3 +499,13 @@ fn affect_outputs_and_metadata_must_agree() {
         "{msg}"
     );
 }
+
+#[test]
+fn an_endless_file_is_refused_not_read_forever() {
+    // /dev/zero never ends: reading it whole would take all the memory there is.
+    let msg = load_error(Path::new("/dev/zero"));
+    assert_eq!(
+        msg,
+        "/dev/zero: larger than 256 MiB, far beyond any emotion model"
+    );
+}
