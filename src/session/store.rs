@@ -98,12 +98,40 @@ pub fn status_of(meta: &SessionMeta) -> Status {
     }
 }
 
+/// Reads a session file whole, refusing anything but a regular file: a FIFO left
+/// where `session.json` should be would otherwise block `emotty sessions` forever, and
+/// a device would be read without end. The open does not wait (O_NONBLOCK), the type
+/// is checked on the open file, then it is read.
+fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Reads one session's `session.json`.
 pub fn open(dir: &Path) -> Result<SessionInfo, SessionError> {
     let path = dir.join(META_FILE);
-    let text = fs::read_to_string(&path).map_err(|source| SessionError::Read {
+    let read_error = |cause| SessionError::Read {
         path: path.clone(),
-        cause: source,
+        cause,
+    };
+    let text = String::from_utf8(read_regular(&path).map_err(read_error)?).map_err(|_| {
+        SessionError::Invalid {
+            path: path.clone(),
+            message: "not UTF-8 text".into(),
+        }
     })?;
     let meta: SessionMeta = serde_json::from_str(&text).map_err(|e| SessionError::Invalid {
         path: path.clone(),
@@ -202,7 +230,7 @@ pub fn resolve(root: &Path, query: &str) -> Result<SessionInfo, SessionError> {
 /// skipped with a warning (a torn last line gets a warning saying so).
 pub fn read_jsonl<T: DeserializeOwned>(path: &Path) -> Result<(Vec<T>, Vec<String>), SessionError> {
     let mut warnings = Vec::new();
-    let bytes = match fs::read(path) {
+    let bytes = match read_regular(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             warnings.push(format!("{}: missing", path.display()));

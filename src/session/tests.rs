@@ -601,3 +601,53 @@ fn arousal_and_valence_reach_the_timeline_the_exports_and_the_picture() {
     let svg = svg::render(&store::load(&store::open(&dir).unwrap()).unwrap());
     assert!(!svg.contains("affect"));
 }
+
+/// Runs `f` on another thread and fails the test if it has not returned within 10 s
+/// (a blocked open would otherwise hang the whole suite).
+fn within_10s<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(10))
+        .expect("blocked on a special file")
+}
+
+fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+#[test]
+fn special_files_in_a_session_folder_are_refused_without_blocking() {
+    let root = tempfile::tempdir().unwrap();
+    // A whole session beside one whose session.json is a FIFO.
+    let mut w = SessionWriter::create(setup(root.path(), None, false)).unwrap();
+    w.on_event(&started(source("Mic", 8000, 1))).unwrap();
+    w.on_event(&window(0, Some(0))).unwrap();
+    let good = w.dir().to_path_buf();
+    w.close().unwrap();
+    let bad = root.path().join("2000-01-01T00-00-00");
+    fs::create_dir(&bad).unwrap();
+    mkfifo(&bad.join(META_FILE));
+    let r = root.path().to_path_buf();
+    let listing = within_10s(move || store::list(&r).unwrap());
+    assert_eq!(listing.sessions.len(), 1);
+    assert_eq!(listing.warnings.len(), 1, "{:?}", listing.warnings);
+    assert!(
+        listing.warnings[0].ends_with("session.json: cannot read: not a regular file"),
+        "{}",
+        listing.warnings[0]
+    );
+    // A FIFO in place of the timeline is an error when the session is loaded.
+    fs::remove_file(good.join(TIMELINE_FILE)).unwrap();
+    mkfifo(&good.join(TIMELINE_FILE));
+    let g = good.clone();
+    let err = within_10s(move || store::load(&store::open(&g).unwrap()).map(|_| ()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.ends_with("timeline.jsonl: cannot read: not a regular file"),
+        "{err}"
+    );
+}
