@@ -71,6 +71,10 @@ pub const PRE_ROLL_S: f64 = 0.5;
 /// recording must not fill the memory).
 pub const MAX_CLIP_S: f64 = 600.0;
 
+/// The shortest take `emotty record --seconds` asks for: a single spoken word. Less is
+/// a clip of pre-roll and silence, which would train "no speech" as an emotion.
+pub const MIN_TAKE_S: f64 = 0.5;
+
 /// Errors recording or saving a clip. Each is one line.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordingError {
@@ -108,7 +112,7 @@ pub fn check_speaker(id: &str) -> Result<(), String> {
         .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '.'))
     {
         return Err(format!(
-            "may only hold letters, digits, '-' and '.' (not {c:?})"
+            "may only hold ASCII letters and digits, '-' and '.' (not {c:?})"
         ));
     }
     Ok(())

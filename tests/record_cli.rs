@@ -308,13 +308,14 @@ fn a_full_disk_fails_the_recording_cleanly_and_keeps_earlier_clips() {
     let ramp = ramp_wav(tmp.path(), 4.0);
     let rec = disk.path().join("rec");
     let r = rec.to_str().unwrap();
-    // A 44.1 kHz stereo 0.6 s clip: about 100 KiB, fits.
+    // A 44.1 kHz stereo 1.0 s clip (the shortest take and the pre-roll): about 172
+    // KiB, fits.
     home.run(&[
         "record",
         "--label",
         "happy",
         "--seconds",
-        "0.1",
+        "0.5",
         "--input",
         ramp.to_str().unwrap(),
         "--model",
@@ -380,8 +381,12 @@ fn bad_arguments_are_one_line_and_create_nothing() {
             "speaker \"a_b\"",
         ),
         (
-            vec!["--label", "sad", "--seconds", "1", "--format", "json"],
-            "raw PCM",
+            vec!["--label", "sad", "--seconds", "1e-9"],
+            "--seconds must be between 0.5 and 600 (not 0.000000001)",
+        ),
+        (
+            vec!["--label", "sad", "--seconds", "1", "--speaker", "jürgen"],
+            "may only hold ASCII letters and digits, '-' and '.' (not 'ü')",
         ),
         (
             vec![
@@ -401,7 +406,38 @@ fn bad_arguments_are_one_line_and_create_nothing() {
         let line = home.run(&all).fails_with_one_line();
         assert!(line.contains(needle), "{line}");
     }
+    // --format takes the raw PCM formats only, and says so in --help and in the error.
+    let run = home.run(&[
+        "record",
+        "--label",
+        "sad",
+        "--seconds",
+        "1",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, Some(2));
+    assert!(
+        run.stderr.contains("[possible values: s16le, f32le]"),
+        "{}",
+        run.stderr
+    );
+    let help = home.run(&["record", "--help"]).ok().stdout;
+    assert!(help.contains("[possible values: s16le, f32le]"), "{help}");
     assert!(!home.recordings().exists() || files(&home.recordings()).is_empty());
+}
+
+#[test]
+fn listen_offers_only_the_formats_it_prints() {
+    let home = Home::new();
+    let help = home.run(&["listen", "--help"]).ok().stdout;
+    assert!(
+        help.contains("[possible values: table, json, s16le, f32le]"),
+        "{help}"
+    );
+    let run = home.run(&["listen", "--format", "csv"]);
+    assert_eq!(run.code, Some(2));
+    assert!(run.stderr.contains("invalid value 'csv'"), "{}", run.stderr);
 }
 
 /// A PulseAudio daemon with a null sink, private to one test.

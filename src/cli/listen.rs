@@ -48,9 +48,6 @@ enum Cause {
 
 pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
     let (format, raw) = split_formats(opts.format);
-    if format == OutputFormat::Csv {
-        bail!("listen prints table or json");
-    }
     if let Some(d) = opts.duration
         && !(d.is_finite() && d > 0.0)
     {

@@ -202,6 +202,21 @@ enum OutputFormat {
     Csv,
 }
 
+/// `--format` for a command that takes only some of the formats: `--help` and the
+/// error for any other value list exactly those.
+fn formats(
+    allowed: &'static [&'static str],
+) -> impl clap::builder::TypedValueParser<Value = FormatArg> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(allowed).map(|name| match name.as_str() {
+        "json" => FormatArg::Json,
+        "csv" => FormatArg::Csv,
+        "s16le" => FormatArg::S16le,
+        "f32le" => FormatArg::F32le,
+        _ => FormatArg::Table,
+    })
+}
+
 fn split_formats(values: &[FormatArg]) -> (OutputFormat, Option<RawEncoding>) {
     let mut out = OutputFormat::Table;
     let mut raw = None;
@@ -277,7 +292,8 @@ struct ListenArgs {
     #[command(flatten)]
     source: SourceArgs,
     /// Output format (table, json); with --input -, also the raw PCM format.
-    #[arg(long, value_enum, value_name = "FORMAT", action = clap::ArgAction::Append)]
+    #[arg(long, value_name = "FORMAT", action = clap::ArgAction::Append,
+          value_parser = formats(&["table", "json", "s16le", "f32le"]))]
     format: Vec<FormatArg>,
     #[command(flatten)]
     session: SessionArgs,
@@ -347,7 +363,7 @@ struct RecordArgs {
     #[arg(long, value_name = "TEXT")]
     note: Option<String>,
     /// Raw PCM format on stdin (s16le, f32le), with --input - --rate.
-    #[arg(long, value_enum, value_name = "FORMAT")]
+    #[arg(long, value_name = "FORMAT", value_parser = formats(&["s16le", "f32le"]))]
     format: Option<FormatArg>,
     #[command(flatten)]
     source: SourceArgs,

@@ -36,17 +36,16 @@ pub fn run(
     speaker: String,
 ) -> Result<ExitCode> {
     let label = recording::parse_label(&args.label)?;
-    if !(args.seconds.is_finite() && args.seconds > 0.0 && args.seconds <= recording::MAX_CLIP_S) {
+    if !(args.seconds.is_finite()
+        && args.seconds >= recording::MIN_TAKE_S
+        && args.seconds <= recording::MAX_CLIP_S)
+    {
         bail!(
-            "--seconds must be above 0 and at most {} (not {})",
+            "--seconds must be between {} and {} (not {})",
+            recording::MIN_TAKE_S,
             recording::MAX_CLIP_S,
             args.seconds
         );
-    }
-    if let Some(f) = args.format
-        && !matches!(f, FormatArg::S16le | FormatArg::F32le)
-    {
-        bail!("record --format describes raw PCM on stdin: s16le or f32le");
     }
     let formats: Vec<FormatArg> = args.format.into_iter().collect();
     let (_, raw) = split_formats(&formats);
