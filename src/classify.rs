@@ -52,12 +52,9 @@ impl ClipResult {
 pub enum ClassifyError {
     #[error(transparent)]
     Source(#[from] source::SourceError),
-    #[error("{path}: {source}")]
-    Engine {
-        path: String,
-        #[source]
-        source: crate::engine::EngineError,
-    },
+    /// Names the file itself.
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
     #[error("{path}: {message}")]
     Failed { path: String, message: String },
 }
@@ -69,12 +66,7 @@ pub fn analyze_file(
     config: &AnalysisConfig,
 ) -> Result<ClipResult, ClassifyError> {
     let (feed, guard) = source::open_file(path, Pace::Fast)?;
-    let engine = Engine::start(feed, guard, model.clone(), config.clone()).map_err(|e| {
-        ClassifyError::Engine {
-            path: path.display().to_string(),
-            source: e,
-        }
-    })?;
+    let engine = Engine::start(feed, guard, model.clone(), config.clone())?;
     collect(&engine, &path.display().to_string(), |_| {})
 }
 

@@ -764,6 +764,44 @@ fn control_characters_in_file_names_are_shown_escaped_and_kept_exact_in_json() {
 }
 
 #[test]
+fn a_source_the_engine_cannot_take_is_named_in_the_error() {
+    let home = Home::new();
+    let m = model_arg();
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("rate1.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 1,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&path, spec).unwrap();
+    for _ in 0..100 {
+        w.write_sample(0i16).unwrap();
+    }
+    w.finalize().unwrap();
+    let p = path.display().to_string();
+    let why = "cannot resample at 1 Hz: supported rates are 1000 to 768000 Hz";
+    let line = home
+        .run(&["classify", "--model", &m, &p])
+        .fails_with_one_line();
+    assert_eq!(line, format!("emotty: {p}: {why}"));
+    let line = home
+        .run(&["listen", "--model", &m, "--no-session", "--input", &p])
+        .fails_with_one_line();
+    assert_eq!(line, format!("emotty: {p}: {why}"));
+    let mut cmd = home.emotty();
+    cmd.args(["listen", "--model", &m, "--no-session", "--input", "-"])
+        .stdin(std::fs::File::open(&path).unwrap());
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        format!("emotty: stdin: {why}")
+    );
+}
+
+#[test]
 fn eval_without_labels_says_so() {
     let home = Home::new();
     let tmp = tempfile::tempdir().unwrap();

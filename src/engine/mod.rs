@@ -52,8 +52,10 @@ const STATS_EVERY_S: f64 = 1.0;
 /// Errors starting the engine.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    #[error(transparent)]
-    Analysis(#[from] AnalysisError),
+    /// The analysis cannot run on this source (a rate the resampler does not take,
+    /// say); the message starts with the source's name, as every input error does.
+    #[error("{name}: {error}")]
+    Analysis { name: String, error: AnalysisError },
     #[error("cannot start the analysis thread: {0}")]
     Thread(#[source] std::io::Error),
 }
@@ -105,7 +107,11 @@ impl Engine {
             feed.info.sample_rate,
             feed.info.channels,
             &config,
-        )?;
+        )
+        .map_err(|error| EngineError::Analysis {
+            name: feed.info.name.clone(),
+            error,
+        })?;
         let (tx, rx) = channel();
         let stop = Arc::new(AtomicBool::new(false));
         let meta = &model.info().meta;
