@@ -297,6 +297,17 @@ pub fn remove_abandoned(dir: &Path) -> io::Result<usize> {
 }
 
 /// Whether a process with this id exists (on this machine).
+/// When process `pid` started, in clock ticks since boot (`/proc/PID/stat`, field 22),
+/// or `None` where that cannot be read. With the pid it names a process for good:
+/// a pid is reused within the hour on a busy machine, a (pid, start time) pair is not.
+pub fn process_start_time(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count the
+    // fields after its closing parenthesis, where field 3 begins.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
 pub fn process_alive(pid: u32) -> bool {
     #[cfg(unix)]
     {

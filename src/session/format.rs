@@ -96,6 +96,11 @@ pub struct Writer {
     /// Linux boot id: a pid from before a reboot says nothing about now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boot_id: Option<String>,
+    /// When the writing process started (clock ticks since boot): a later process that
+    /// got the same pid has another start time, so a killed session is not taken for a
+    /// running one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<u64>,
 }
 
 /// The source, as `session.json` and `events.jsonl` record it (a copy of the

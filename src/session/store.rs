@@ -91,7 +91,12 @@ pub fn status_of(meta: &SessionMeta) -> Status {
         (Some(a), Some(b)) => *a == b,
         _ => true,
     };
-    if w.host == this_host() && same_boot && process_alive(w.pid) {
+    // Sessions written before the start time was recorded go by the pid alone.
+    let same_process = || match (w.started, crate::durable::process_start_time(w.pid)) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    };
+    if w.host == this_host() && same_boot && process_alive(w.pid) && same_process() {
         Status::Running
     } else {
         Status::Interrupted

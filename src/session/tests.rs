@@ -651,3 +651,28 @@ fn special_files_in_a_session_folder_are_refused_without_blocking() {
         "{err}"
     );
 }
+
+#[test]
+fn a_reused_pid_does_not_make_a_killed_session_look_running() {
+    let root = tempfile::tempdir().unwrap();
+    let w = SessionWriter::create(setup(root.path(), None, false)).unwrap();
+    let dir = w.dir().to_path_buf();
+    let path = dir.join(META_FILE);
+    let meta: SessionMeta = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+    // The writer recorded its own start time; it is this (live) process.
+    let started = meta.writer.started.expect("the writer's start time");
+    assert_eq!(
+        crate::durable::process_start_time(std::process::id()),
+        Some(started)
+    );
+    assert_eq!(store::status_of(&meta), Status::Running);
+    // The same pid with another start time is another process: the writer is gone.
+    let mut other = meta.clone();
+    other.writer.started = Some(started + 1);
+    assert_eq!(store::status_of(&other), Status::Interrupted);
+    // A session written before start times were recorded goes by the pid alone.
+    let mut old = meta;
+    old.writer.started = None;
+    assert_eq!(store::status_of(&old), Status::Running);
+    drop(w);
+}

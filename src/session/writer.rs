@@ -100,6 +100,7 @@ impl SessionWriter {
                 pid: std::process::id(),
                 host: hostname(),
                 boot_id: boot_id(),
+                started: crate::durable::process_start_time(std::process::id()),
             },
             source: None,
             device: None,
