@@ -602,3 +602,35 @@ fn audio_on_a_pipe_leaves_the_keyboard_to_the_terminal() {
         );
     }
 }
+
+#[test]
+fn a_file_that_fails_midway_is_recorded_as_failed_and_exits_1() {
+    let home = Home::new();
+    let (sessions, _) = dirs(&home);
+    // The first half of a real clip: decoding fails where the data stops.
+    let bytes = std::fs::read(repo().join(CLIP)).unwrap();
+    let cut = home.path().join("cut.flac");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let args = format!(
+        "--input {} --model {} --sessions-dir {}",
+        quote(&cut),
+        quote(&model()),
+        quote(&sessions)
+    );
+    let Some(t) = Tmux::start(&pane_command(&home, &args, ""), 100, 30) else {
+        return;
+    };
+    t.wait_for(
+        "the decoding error on screen",
+        Duration::from_secs(30),
+        |s| s.contains("ends early"),
+    );
+    t.keys(&["q"]);
+    let screen = assert_exited_and_restored(&t, 1);
+    assert!(screen.contains("audio data ends early"), "{screen}");
+    let meta = read_json(&only_session(&sessions).join("session.json"));
+    assert_eq!(meta["status"], "closed", "{meta}");
+    assert_eq!(meta["ended"]["reason"], "failed", "{meta}");
+    let message = meta["ended"]["message"].as_str().unwrap();
+    assert!(message.contains("ends early"), "{message}");
+}

@@ -119,6 +119,9 @@ struct Edge {
     /// A microphone to look for again, and when.
     retry: Option<(Option<String>, Instant)>,
     input_ended: bool,
+    /// Why the analysis of the current source failed, if it did: recorded as the
+    /// session's end and the exit status, as `listen` does.
+    failed: Option<String>,
     latency: Option<LatencyLog>,
 }
 
@@ -216,6 +219,7 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
         recorder_config,
         retry,
         input_ended: false,
+        failed: None,
         latency,
     };
     edge.new_recorder(&mut app);
@@ -240,10 +244,15 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
     }
     edge.drain_tap(&mut app);
     let cause = result.as_ref().ok();
+    let failed = edge.failed.take();
     let record = match (cause, edge.input_ended) {
         (Some(Cause::Signal(s)), _) => EndRecord {
             reason: "signal".into(),
             message: Some(s.to_string()),
+        },
+        (Some(_), _) if failed.is_some() => EndRecord {
+            reason: "failed".into(),
+            message: failed.clone(),
         },
         (_, true) => EndRecord {
             reason: "end_of_input".into(),
@@ -277,6 +286,10 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
             ),
             Err(e) => bail!("{e}; what was written is kept in {}", dir.display()),
         }
+    }
+    // The error was on screen; it is also the exit status, as with `listen`.
+    if let Some(m) = failed {
+        bail!("{m}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -466,6 +479,7 @@ impl Edge {
                 let live = self.live.take();
                 match reason {
                     EndReason::EndOfInput => self.input_ended = true,
+                    EndReason::Failed(m) => self.failed = Some(m.clone()),
                     EndReason::DeviceLost(m) => {
                         // The session keeps the loss as an event, not only as the end
                         // reason: the monitor goes on, and the device may come back.
@@ -648,6 +662,7 @@ impl Edge {
                         self.live = Some(live);
                         self.retry = None;
                         self.input_ended = false;
+                        self.failed = None;
                         self.new_recorder(app);
                     }
                     Err(e) => app.log(LogKind::Error, format!("cannot use {name}: {e:#}")),
