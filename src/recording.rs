@@ -251,6 +251,20 @@ pub struct Recorder {
 
 impl Recorder {
     /// A recorder saving under `cfg.dir`. `model` names the model in predictions.
+    /// Checks that the recordings folder takes a file, creating it if needed: called
+    /// before a take starts, since finding out after it loses what was said. A
+    /// temporary file is created there and removed again.
+    pub fn check_writable(&self) -> Result<(), RecordingError> {
+        let dir = &self.cfg.dir;
+        let unwritable = |cause| RecordingError::Write {
+            path: dir.clone(),
+            cause,
+        };
+        durable::create_private_dir(dir).map_err(unwritable)?;
+        drop(durable::TempFile::new_in(dir).map_err(unwritable)?);
+        Ok(())
+    }
+
     pub fn new(
         cfg: RecorderConfig,
         model: Option<ModelRecord>,

@@ -406,6 +406,33 @@ fn bad_arguments_are_one_line_and_create_nothing() {
         let line = home.run(&all).fails_with_one_line();
         assert!(line.contains(needle), "{line}");
     }
+    // A recordings folder that cannot take a file is found out before the take (one
+    // line, nothing recorded), not after it.
+    let file = home.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let under_file = file.join("rec");
+    let line = home
+        .run(&[
+            "record",
+            "--label",
+            "sad",
+            "--seconds",
+            "1",
+            "--input",
+            "tests/fixtures/corpus/ravdess/Actor_19/03-01-05-02-01-01-19.flac",
+            "--model",
+            &model,
+            "--recordings-dir",
+            under_file.to_str().unwrap(),
+        ])
+        .fails_with_one_line();
+    assert_eq!(
+        line,
+        format!(
+            "emotty: {}: cannot write: Not a directory (os error 20)",
+            under_file.display()
+        )
+    );
     // --format takes the raw PCM formats only, and says so in --help and in the error.
     let run = home.run(&[
         "record",

@@ -531,7 +531,10 @@ impl Edge {
                     app.log(LogKind::Error, "recordings are not available");
                     return;
                 };
-                match r.start(&label, None, None) {
+                match r
+                    .check_writable()
+                    .and_then(|()| r.start(&label, None, None))
+                {
                     Ok(()) => app.recording_started(&label),
                     Err(e) => app.log(LogKind::Error, format!("cannot record: {e}")),
                 }

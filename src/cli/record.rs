@@ -56,6 +56,7 @@ pub fn run(
         RecorderConfig::new(dir, speaker),
         Some(ModelRecord::from_info(model.info())),
     )?;
+    recorder.check_writable()?;
     let mut source = args.source.clone();
     if source
         .input
