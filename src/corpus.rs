@@ -38,7 +38,7 @@ pub const EMOTIONS: [&str; 8] = [
 ];
 
 /// File name extensions treated as audio when walking directories.
-const AUDIO_EXTENSIONS: [&str; 5] = ["wav", "flac", "aif", "aiff", "aifc"];
+const AUDIO_EXTENSIONS: [&str; 8] = ["wav", "flac", "aif", "aiff", "aifc", "mp3", "ogg", "m4a"];
 
 /// The name of the recordings manifest.
 pub const MANIFEST: &str = "manifest.jsonl";

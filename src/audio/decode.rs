@@ -15,6 +15,9 @@
 //!   the headers that `arecord`, `sox` and `ffmpeg` write into pipes, so a small
 //!   header parser that plays such streams to their end is the simpler, safer path.
 //! - **FLAC** is decoded by symphonia (bit-exact, and far too much to rewrite).
+//! - **MP3, Ogg Vorbis, AAC and ALAC in MP4/M4A** are decoded by symphonia under the
+//!   same rules as FLAC: a damaged or cut-off file is reported, never played with holes
+//!   (`compressed.rs`, which also says why Opus is not read).
 //! - **Raw PCM** (`s16le`, `f32le`) is read only when the caller says so, because
 //!   raw bytes carry no rate or channel count to check.
 //!
@@ -28,13 +31,14 @@
 //! that was returned always yields at least one block.
 
 mod aiff;
+mod compressed;
 mod flac;
 mod pcm;
 mod wav;
 
 use std::fmt;
 use std::io::{self, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The most frames [`AudioReader::read_block`] returns at once.
 ///
@@ -127,14 +131,22 @@ pub enum DecodeError {
     /// The stream ended before its first byte.
     #[error("{name}: stream is empty (no data received)")]
     EmptyStream { name: String },
-    /// A file whose content is not WAV, FLAC or AIFF.
-    #[error("{name}: not a recognised audio format (WAV, FLAC or AIFF)")]
+    /// A file whose content is no format read here.
+    #[error(
+        "{name}: not a recognised audio format (WAV, FLAC, AIFF, MP3, Ogg Vorbis, AAC or ALAC in MP4/M4A)"
+    )]
     NotRecognised { name: String },
     /// A stream with no recognised header and no raw format given.
     #[error(
-        "{name}: not a WAV, AIFF or FLAC stream; for raw PCM pass --format s16le|f32le --rate N --channels N"
+        "{name}: not a WAV, AIFF, FLAC, MP3, Ogg or MP4 stream; for raw PCM pass --format s16le|f32le --rate N --channels N"
     )]
     NotWavStream { name: String },
+    /// A container that holds no audio track (a video-only MP4, say).
+    #[error("{name}: {container} file with no audio track")]
+    NoAudioTrack {
+        name: String,
+        container: &'static str,
+    },
     /// The container header is cut short or inconsistent.
     #[error("{name}: truncated or corrupt header ({detail})")]
     BadHeader { name: String, detail: String },
@@ -179,6 +191,7 @@ impl DecodeError {
             | DecodeError::EmptyStream { name }
             | DecodeError::NotRecognised { name }
             | DecodeError::NotWavStream { name }
+            | DecodeError::NoAudioTrack { name, .. }
             | DecodeError::BadHeader { name, .. }
             | DecodeError::Unsupported { name, .. }
             | DecodeError::BadSpec { name, .. }
@@ -218,7 +231,7 @@ pub fn open_file(path: &Path) -> Result<Box<dyn AudioReader>, DecodeError> {
         name,
         file_len,
         raw: None,
-        is_path: true,
+        path: Some(path.to_path_buf()),
     };
     open_input(Box::new(file), &ctx)
 }
@@ -238,7 +251,7 @@ pub fn open_stream(
         name: name.to_owned(),
         file_len: None,
         raw,
-        is_path: false,
+        path: None,
     };
     open_input(reader, &ctx)
 }
@@ -273,8 +286,9 @@ struct Ctx {
     file_len: Option<u64>,
     /// Raw PCM format to fall back on when there is no header.
     raw: Option<RawFormat>,
-    /// Opened by path (changes the "unknown format" message).
-    is_path: bool,
+    /// The path it was opened by (`None` for a stream): changes the "unknown format"
+    /// message, and lets an MP4 be read again with seeking.
+    path: Option<PathBuf>,
 }
 
 impl Ctx {
@@ -356,6 +370,7 @@ enum Container {
     Wav,
     Aiff,
     Flac,
+    Compressed(compressed::Kind),
 }
 
 enum Sniffed {
@@ -380,6 +395,19 @@ fn sniff(head: &[u8]) -> Sniffed {
     if head.len() >= 4 && &head[..4] == b"fLaC" {
         return Sniffed::Known(Container::Flac);
     }
+    if head.len() >= 4 && &head[..4] == b"OggS" {
+        return Sniffed::Known(Container::Compressed(compressed::Kind::Ogg));
+    }
+    // An MPEG audio frame header: 11 sync bits, a version other than "reserved", and
+    // a layer other than "reserved" (which also keeps ADTS AAC, layer 0, out).
+    if head.len() >= 2
+        && head[0] == 0xff
+        && head[1] & 0xe0 == 0xe0
+        && (head[1] >> 3) & 3 != 1
+        && (head[1] >> 1) & 3 != 0
+    {
+        return Sniffed::Known(Container::Compressed(compressed::Kind::Mpeg));
+    }
     if head.len() >= 12 {
         let marker = &head[..4];
         let form = &head[8..12];
@@ -389,10 +417,15 @@ fn sniff(head: &[u8]) -> Sniffed {
         if marker == b"FORM" && (form == b"AIFF" || form == b"AIFC") {
             return Sniffed::Known(Container::Aiff);
         }
+        if &head[4..8] == b"ftyp" {
+            return Sniffed::Known(Container::Compressed(compressed::Kind::Mp4));
+        }
         return Sniffed::Unknown;
     }
     // Fewer than 12 bytes: is it the beginning of something we know?
-    let prefixes: [&[u8]; 7] = [b"RIFF", b"RIFX", b"RF64", b"BW64", b"FORM", b"fLaC", b"ID3"];
+    let prefixes: [&[u8]; 8] = [
+        b"RIFF", b"RIFX", b"RF64", b"BW64", b"FORM", b"fLaC", b"ID3", b"OggS",
+    ];
     let looks_known = prefixes.iter().any(|p| {
         let n = head.len().min(p.len());
         head[..n] == p[..n]
@@ -463,16 +496,17 @@ fn open_input(mut src: Input, ctx: &Ctx) -> Result<Box<dyn AudioReader>, DecodeE
         name: ctx.name.clone(),
         file_len,
         raw: ctx.raw,
-        is_path: ctx.is_path,
+        path: ctx.path.clone(),
     };
     let prefixed: Input = Box::new(io::Cursor::new(head[..head_len].to_vec()).chain(src));
     let reader: Box<dyn AudioReader> = match container {
         Some(Container::Wav) => Box::new(wav::open(prefixed, &ctx)?),
         Some(Container::Aiff) => Box::new(aiff::open(prefixed, &ctx)?),
         Some(Container::Flac) => Box::new(flac::open(prefixed, &ctx)?),
+        Some(Container::Compressed(kind)) => Box::new(compressed::open(prefixed, kind, &ctx)?),
         None => match ctx.raw {
             Some(raw) if skipped == 0 => Box::new(pcm::open_raw(prefixed, &ctx, raw)?),
-            _ if ctx.is_path => {
+            _ if ctx.path.is_some() => {
                 return Err(DecodeError::NotRecognised {
                     name: ctx.name.clone(),
                 });
@@ -555,6 +589,22 @@ mod tests {
             sniff(b"fLaC\0\0"),
             Sniffed::Known(Container::Flac)
         ));
+        assert!(matches!(
+            sniff(b"OggS\0\x02"),
+            Sniffed::Known(Container::Compressed(compressed::Kind::Ogg))
+        ));
+        assert!(matches!(
+            sniff(b"\0\0\0\x20ftypM4A "),
+            Sniffed::Known(Container::Compressed(compressed::Kind::Mp4))
+        ));
+        // MPEG-1 layer III; ADTS AAC (layer bits 00) and a reserved version are not.
+        assert!(matches!(
+            sniff(b"\xff\xfb\x90\x64"),
+            Sniffed::Known(Container::Compressed(compressed::Kind::Mpeg))
+        ));
+        assert!(matches!(sniff(b"\xff\xf1\x50\x80"), Sniffed::Unknown));
+        assert!(matches!(sniff(b"\xff\xeb\x90\x64"), Sniffed::Unknown));
+        assert!(matches!(sniff(b"Ogg"), Sniffed::Partial));
         assert!(matches!(sniff(b"RIFF\0\0\0\0AVI "), Sniffed::Unknown));
         assert!(matches!(sniff(b"RIF"), Sniffed::Partial));
         assert!(matches!(sniff(b"RIFF\x10\0\0\0"), Sniffed::Partial));
@@ -572,7 +622,7 @@ mod tests {
             name: "x.wav".into(),
             file_len: None,
             raw: None,
-            is_path: true,
+            path: Some("x.wav".into()),
         };
         assert!(ctx.check_spec(16000, 1).is_ok());
         assert!(
