@@ -525,3 +525,95 @@ fn record_from_a_pulseaudio_null_sink_through_cpal() {
     home.run(&["eval", home.recordings().to_str().unwrap(), "--model", &m()])
         .ok();
 }
+
+/// A long take at a high rate and many channels goes to disk as it is captured: a 30 s
+/// take needs no more memory than a 5 s one from the same input (25 s more at 192 kHz ×
+/// 8 channels held as f32 would be 153 MB; before, the 30 s take peaked at 301 MB). Runs
+/// in its own process, so the peaks measured are of its own children only.
+#[test]
+fn a_long_many_channel_take_keeps_memory_flat() {
+    if std::env::var_os("EMOTTY_TAKE_TEST").is_none() {
+        let exe = std::env::current_exe().unwrap();
+        let out = std::process::Command::new(exe)
+            .args([
+                "--exact",
+                "a_long_many_channel_take_keeps_memory_flat",
+                "--nocapture",
+            ])
+            .env("EMOTTY_TAKE_TEST", "1")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{text}");
+        assert!(text.contains("peak RSS"), "{text}");
+        return;
+    }
+    let home = Home::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("wide.wav");
+    let spec = hound::WavSpec {
+        channels: 8,
+        sample_rate: 192_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&input, spec).unwrap();
+    let frames = 31 * 192_000;
+    {
+        let mut i16w = w.get_i16_writer((frames * 8) as u32);
+        for i in 0..frames {
+            let v = ((i as f32 * 0.01).sin() * 8000.0) as i16;
+            for _ in 0..8 {
+                i16w.write_sample(v);
+            }
+        }
+        i16w.flush().unwrap();
+    }
+    w.finalize().unwrap();
+    let rec = home.recordings();
+    let peak_kib = |seconds: &str| {
+        home.run(&[
+            "record",
+            "--label",
+            "calm",
+            "--seconds",
+            seconds,
+            "--input",
+            input.to_str().unwrap(),
+            "--model",
+            &m(),
+            "--recordings-dir",
+            rec.to_str().unwrap(),
+        ])
+        .ok();
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        assert_eq!(
+            unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) },
+            0
+        );
+        usage.ru_maxrss
+    };
+    let short = peak_kib("5");
+    let long = peak_kib("30");
+    eprintln!(
+        "peak RSS of record at 192 kHz x 8 ch: 5 s take {} MiB, 30 s take {} MiB",
+        short / 1024,
+        long / 1024
+    );
+    assert!(
+        long < short + 40 * 1024,
+        "5 s: {short} KiB, 30 s: {long} KiB"
+    );
+    // The long clip is whole.
+    let mut wavs = files(&rec.join("calm"));
+    wavs.sort_by_key(|p| std::fs::metadata(p).unwrap().len());
+    assert_eq!(wavs.len(), 2, "{wavs:?}");
+    let reader = hound::WavReader::open(&wavs[1]).unwrap();
+    assert_eq!(
+        (reader.spec().sample_rate, reader.spec().channels),
+        (192_000, 8)
+    );
+    let seconds = reader.duration() as f64 / 192_000.0;
+    assert!((seconds - 30.0).abs() < 0.6, "{seconds} s");
+}
