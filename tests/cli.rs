@@ -802,6 +802,36 @@ fn a_source_the_engine_cannot_take_is_named_in_the_error() {
 }
 
 #[test]
+fn a_bad_value_in_the_models_metadata_names_the_model() {
+    let home = Home::new();
+    let tmp = tempfile::tempdir().unwrap();
+    // The model's own window is 700 s, beyond what the engine takes (same length, so
+    // the protobuf stays valid).
+    let mut bytes = std::fs::read(model()).unwrap();
+    let (from, to) = (b"\"window_s\":3.0", b"\"window_s\":700");
+    let at = bytes
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("the test model's window_s");
+    bytes[at..at + from.len()].copy_from_slice(to);
+    let bad = tmp.path().join("long-window.onnx");
+    std::fs::write(&bad, &bytes).unwrap();
+    let b = bad.display().to_string();
+    let line = home
+        .run(&["classify", "--model", &b, ANGRY])
+        .fails_with_one_line();
+    assert_eq!(
+        line,
+        format!(
+            "emotty: {b}: invalid analysis settings: window must be between 0 and 600 seconds, not 700 (from its metadata)"
+        )
+    );
+    // Overriding the window on the command line makes it the user's value again.
+    home.run(&["classify", "--window", "3", "--model", &b, ANGRY])
+        .ok();
+}
+
+#[test]
 fn eval_without_labels_says_so() {
     let home = Home::new();
     let tmp = tempfile::tempdir().unwrap();

@@ -482,9 +482,15 @@ fn analysis_config(model: &Model, args: &AnalysisArgs) -> Result<AnalysisConfig>
     if let Some(r) = args.min_speech {
         config.min_speech_ratio = r;
     }
-    config
-        .validate(model.info().meta.frontend.frames_per_second())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let fps = model.info().meta.frontend.frames_per_second();
+    if let Err(e) = config.validate(fps) {
+        // A value the model's metadata set is the model's fault: name the model file.
+        let own = AnalysisConfig::for_model(model);
+        if own.validate(fps).is_err() && args.window.is_none() {
+            bail!("{}: {e} (from its metadata)", model.info().path.display());
+        }
+        bail!("{e}");
+    }
     Ok(config)
 }
 

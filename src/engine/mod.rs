@@ -108,9 +108,16 @@ impl Engine {
             feed.info.channels,
             &config,
         )
-        .map_err(|error| EngineError::Analysis {
-            name: feed.info.name.clone(),
-            error,
+        .map_err(|error| {
+            // The front end and the model come from the model file; the rest from the
+            // source. The message names whichever is at fault.
+            let name = match error {
+                AnalysisError::Frontend(_) | AnalysisError::Model(_) => {
+                    model.info().path.display().to_string()
+                }
+                _ => feed.info.name.clone(),
+            };
+            EngineError::Analysis { name, error }
         })?;
         let (tx, rx) = channel();
         let stop = Arc::new(AtomicBool::new(false));
