@@ -7,8 +7,8 @@
 //!   at any point leaves either the old file or the new one, never a torn mix.
 //! - **Write an output the user named** ([`write_output`]): atomically when it is a new
 //!   path or a regular file, in place when it is a FIFO, a device or a symbolic link.
-//! - **Publish a new file** ([`publish_new`]): the same, but the rename refuses to
-//!   replace an existing file, so two recorders never overwrite each other's clips.
+//! - **Publish a new file** ([`TempFile::publish`]): the same, but the rename refuses
+//!   to replace an existing file, so two recorders never overwrite each other's clips.
 //! - **Append a line** ([`append_line`]): one `write` of the whole line on a file opened
 //!   for appending, then fsync. Appends from several processes do not interleave, and a
 //!   line whose predecessor was cut short (a full disk, a power cut) starts on a line
@@ -226,13 +226,6 @@ pub fn read_at_most(path: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
     Ok((bytes.len() as u64 <= limit).then_some(bytes))
 }
 
-/// Writes a new file at `path` atomically, refusing to replace an existing one.
-pub fn publish_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut tmp = TempFile::new_in(&parent_dir(path))?;
-    tmp.file().write_all(bytes)?;
-    tmp.publish(path).map_err(|(e, _)| e)
-}
-
 /// Appends `line` (without its newline) to `path` with one write, then fsyncs.
 ///
 /// If the file does not end in a newline (an earlier append was cut short), the new
@@ -346,19 +339,6 @@ mod tests {
             fs::read_to_string(&path).unwrap(),
             "{\"a\":1}\n{\"b\":\n{\"c\":3}\n{\"d\":4}\n"
         );
-    }
-
-    #[test]
-    fn publish_new_never_replaces() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("clip.wav");
-        publish_new(&path, b"first").unwrap();
-        let err = publish_new(&path, b"second").unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
-        assert_eq!(fs::read(&path).unwrap(), b"first");
-        // The refused temporary file is gone too.
-        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().flatten().collect();
-        assert_eq!(names.len(), 1);
     }
 
     #[test]

@@ -232,9 +232,6 @@ pub struct Export {
     pub failed: Vec<String>,
 }
 
-/// Computes features for `clips` on `jobs` threads and writes them to `out` as `.npz`.
-/// The file appears only when complete (written beside it, then renamed), so a failed
-/// or interrupted run never leaves a truncated archive where training would read it.
 /// How to augment, if at all.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Augmentation {
@@ -243,6 +240,10 @@ pub struct Augmentation {
     pub seed: u64,
 }
 
+/// Computes features for `clips` on `jobs` threads and writes them to `out` as `.npz`.
+/// A regular file appears only when complete (written beside it, then renamed), so a
+/// failed or interrupted run never leaves a truncated archive where training would read
+/// it; a FIFO or device is written in place (`durable::write_output`).
 #[allow(clippy::type_complexity)]
 pub fn export(
     clips: &[Clip],

@@ -55,7 +55,7 @@ pub struct ModelMeta {
     pub name: String,
     /// Model version, recorded next to every result so results can be traced back.
     pub version: String,
-    /// Free text for `emotty model info`.
+    /// Free text describing the model (the ONNX doc string holds the same).
     #[serde(default)]
     pub description: String,
     /// Output labels, in the order of the model's output values.
@@ -70,7 +70,7 @@ pub struct ModelMeta {
     pub min_window_s: f32,
     /// Whether the output is already a distribution or raw scores to softmax.
     pub output: OutputKind,
-    /// Where the training data came from, for `emotty model info` and licences.
+    /// Where the training data came from, for licences (the model card says more).
     #[serde(default)]
     pub training_data: String,
     /// Evaluation figures recorded at training time; free-form.

@@ -4,7 +4,7 @@
 //! A file named `$'\e]0;TITLE\a'x.wav` retitles the terminal when its name is printed
 //! raw, and a newline in a name breaks a table row in two. Tables, logs, the monitor and
 //! error messages show such characters escaped instead; JSON and CSV keep them exact
-//! (their own quoting handles them).
+//! (their own quoting, [`csv_field`] for CSV, handles them).
 
 use std::borrow::Cow;
 
@@ -29,6 +29,16 @@ pub fn visible(s: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// A CSV field, quoted when needed (RFC 4180): the text stays exact, control
+/// characters included; CSV is for programs and spreadsheets, not terminals.
+pub fn csv_field(s: &str) -> Cow<'_, str> {
+    if s.contains([',', '"', '\n', '\r']) {
+        Cow::Owned(format!("\"{}\"", s.replace('"', "\"\"")))
+    } else {
+        Cow::Borrowed(s)
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use serde_json::{Map, Value, json};
 use emotty::classify::ClipResult;
 use emotty::engine::WindowResult;
 use emotty::model::Affect;
+use emotty::text::csv_field;
 
 /// What one table or CSV row says: a clip's verdict or a window's outcome.
 #[derive(Debug, Clone, Copy)]
@@ -122,15 +123,6 @@ pub fn csv_header(labels: &[String]) -> String {
     }
     h.push_str(",arousal,valence");
     h
-}
-
-/// Quotes a CSV field when needed (RFC 4180).
-pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 /// A CSV row; the probabilities empty for no speech.

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use super::format::{EventKind, EventRecord, TimelineRow};
 use super::store::Loaded;
 use super::summary::{emotion_changes, hold_windows, shares};
+use crate::text::csv_field;
 
 /// Seconds a new emotion must prevail before it counts as a change.
 pub const CHANGE_HOLD_S: f64 = 1.5;
@@ -77,22 +78,13 @@ pub fn event_text(kind: &EventKind) -> (&'static str, String) {
     }
 }
 
-/// Quotes a CSV field when needed (RFC 4180).
-fn field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 /// The session as CSV text.
 pub fn to_csv(loaded: &Loaded) -> String {
     let labels = &loaded.info.meta.labels;
     let mut out = String::from("kind,start_s,end_s,wall,emotion,speech_ratio,rms_dbfs");
     for l in labels {
         out.push(',');
-        out.push_str(&field(l));
+        out.push_str(&csv_field(l));
     }
     out.push_str(",arousal,valence,text\n");
     enum Item<'a> {
@@ -143,7 +135,7 @@ pub fn to_csv(loaded: &Loaded) -> String {
                 ));
                 out.push_str(&",".repeat(labels.len() + 2));
                 out.push(',');
-                out.push_str(&field(&text));
+                out.push_str(&csv_field(&text));
                 out.push('\n');
             }
         }

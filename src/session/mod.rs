@@ -45,8 +45,8 @@
 //!
 //! An error means the session has stopped being written (typically: the disk is full);
 //! show it once and carry on without the session. What was written stays readable.
-//! [`SessionWriter::device_changed`] and [`SessionWriter::recording_saved`] log a new
-//! source and a saved labeled recording. Dropping the writer without `close` leaves the
+//! A new source is logged when its engine starts (its `Started` event), and
+//! [`SessionWriter::recording_saved`] logs a saved labeled recording. Dropping the writer without `close` leaves the
 //! session "interrupted", which is the truth after a crash.
 
 pub mod export;

@@ -27,7 +27,7 @@ use super::format::{
 use super::summary::SummaryBuilder;
 use crate::audio::wav::WavAppender;
 use crate::durable;
-use crate::engine::{AudioChunk, EndReason, Event, SourceInfo, SourceKind, WindowResult};
+use crate::engine::{AudioChunk, EndReason, Event, SourceKind, WindowResult};
 
 /// The longest a logged line waits before it is fsynced.
 pub const SYNC_EVERY: Duration = Duration::from_secs(1);
@@ -298,16 +298,6 @@ impl SessionWriter {
             self.sync_now()?;
         }
         Ok(())
-    }
-
-    /// Records that the source changed without an engine restart being visible here
-    /// (if the engine restarts, its `Started` event is logged the same way).
-    pub fn device_changed(&mut self, source: &SourceInfo) -> Result<(), SessionError> {
-        self.check()?;
-        self.log(EventKind::DeviceChanged {
-            source: SourceRecord::from(source),
-        })?;
-        self.sync_now()
     }
 
     /// Records a labeled recording saved during the session.
