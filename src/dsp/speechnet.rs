@@ -22,7 +22,8 @@ use earshot::{DefaultPredictor, Predictor};
 use realfft::RealToComplex;
 use realfft::num_complex::Complex;
 
-use super::vad::VAD_FRAME;
+/// Samples per frame of earshot's network: 16 ms at 16 kHz.
+pub const VAD_FRAME: usize = 256;
 
 const FFT_SIZE: usize = 1024;
 const WINDOW: usize = 768;

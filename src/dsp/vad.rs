@@ -43,8 +43,9 @@ use realfft::{ComplexToReal, RealToComplex};
 
 /// The sample rate earshot works at.
 pub const VAD_RATE: u32 = 16_000;
-/// Samples per VAD frame.
-pub const VAD_FRAME: usize = 256;
+/// Samples per VAD frame: the network's own frame ([`super::speechnet`] owns it, this
+/// module builds on it).
+pub use super::speechnet::VAD_FRAME;
 
 /// Settings of the voice activity detector.
 #[derive(Debug, Clone, Copy, PartialEq)]
