@@ -401,3 +401,26 @@ fn recording_unavailable_says_why_instead_of_opening_the_chooser() {
         ["cannot record: no home directory"]
     );
 }
+
+#[test]
+fn data_in_the_log_and_the_device_name_cannot_drive_the_terminal() {
+    let mut a = app();
+    // A device (or file) name with a title-setting escape, and an engine warning.
+    a.on_event(&started("mic\u{1b}]0;PWNED\u{7}"));
+    a.on_event(&started("second\nline"));
+    a.on_event(&Event::Warning {
+        message: "odd \u{1b}[2J data".into(),
+    });
+    let texts: Vec<String> = a.log.iter().map(|e| e.text.clone()).collect();
+    for t in &texts {
+        assert!(!t.chars().any(char::is_control), "{t:?}");
+    }
+    assert!(
+        texts.iter().any(|t| t.contains("second\\nline")),
+        "{texts:?}"
+    );
+    assert!(
+        texts.iter().any(|t| t.contains("odd \\e[2J data")),
+        "{texts:?}"
+    );
+}
