@@ -88,3 +88,7 @@ awk -v day="$(date +%F)" -v fe="$fe" -v inf="$inf" -v inf_test="$inf_test" -v pi
     printf "%-52s %9.1f MB %9s MB\n", "classify peak resident memory over the corpus", rss / 1024, "<= 100"
     printf "\nCPU 0 time stolen by the hypervisor: %s %% during criterion, %s %% during the corpus run\n", steal_bench, steal_corpus
 }'
+
+# emotty against the typical Python pipeline, same files, one core each (benches/peer/).
+echo
+sh benches/peer/run.sh "$@"
