@@ -708,11 +708,7 @@ def development_runs() -> str:
         if not folds or "config" not in folds[0]["train"]:
             continue
         c = folds[0]["train"]["config"]
-        arch = c.get("arch", {})
-        settings = (
-            f"{arch.get('channels')} ch, {arch.get('rnn', 'lstm').upper()} {arch.get('hidden')}, strides {arch.get('strides', [1, 2, 2])}, "
-            f"CMN {arch.get('cmn')}, {c['epochs']} epochs, SWA {c['swa']}, mixup {c['mixup']}"
-        )
+        settings = run_settings(c) + f", mixup {c['mixup']}"
         val = mean_std([f["train"]["val_uar"] for f in folds])
         test = mean_std([f["ravdess"]["uar"] for f in folds if f.get("ravdess")])
         lines.append(f"| {path.stem[3:]} | {settings} | {fmt(val)} | {fmt(test)} | {len(folds)} |")
