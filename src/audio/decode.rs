@@ -343,6 +343,59 @@ impl Ctx {
     }
 }
 
+/// Decoded packets handed out a block at a time: the part of a packet-based reader
+/// (FLAC, the compressed formats) that is the same for all of them.
+#[derive(Debug, Default)]
+struct Packets {
+    /// The last decoded packet, interleaved.
+    pending: Vec<f32>,
+    pos: usize,
+    block_samples: usize,
+    /// The stream ended or failed: nothing more is decoded.
+    finished: bool,
+}
+
+impl Packets {
+    fn new(channels: u16) -> Packets {
+        Packets {
+            block_samples: block_frames(channels) * usize::from(channels),
+            ..Packets::default()
+        }
+    }
+
+    /// Fills `buf` with the next block, calling `decode` for another packet (into the
+    /// vector it is given, replacing its contents) whenever the last one is used up.
+    /// After an error or the end, returns Ok(false).
+    fn next_block(
+        &mut self,
+        buf: &mut Vec<f32>,
+        mut decode: impl FnMut(&mut Vec<f32>) -> Result<bool, DecodeError>,
+    ) -> Result<bool, DecodeError> {
+        buf.clear();
+        loop {
+            if self.pos < self.pending.len() {
+                let end = (self.pos + self.block_samples).min(self.pending.len());
+                buf.extend_from_slice(&self.pending[self.pos..end]);
+                self.pos = end;
+                return Ok(true);
+            }
+            if self.finished {
+                return Ok(false);
+            }
+            self.pos = 0;
+            let result = decode(&mut self.pending);
+            if !matches!(result, Ok(true)) {
+                // Done: what is left in `pending` was handed out already.
+                self.pending.clear();
+                self.finished = true;
+            }
+            if !result? {
+                return Ok(false);
+            }
+        }
+    }
+}
+
 /// Frames per block for a channel count, within both block limits.
 fn block_frames(channels: u16) -> usize {
     (MAX_BLOCK_SAMPLES / usize::from(channels.max(1))).clamp(1, MAX_BLOCK_FRAMES)

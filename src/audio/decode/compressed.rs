@@ -25,7 +25,7 @@ use symphonia::core::formats::{FormatOptions, FormatReader};
 use symphonia::core::io::{MediaSource, MediaSourceStream, ReadOnlySource};
 use symphonia::default::formats::{IsoMp4Reader, MpaReader, OggReader};
 
-use super::{AudioReader, AudioSpec, ChannelsText, Ctx, DecodeError, Input, block_frames};
+use super::{AudioReader, AudioSpec, ChannelsText, Ctx, DecodeError, Input, Packets};
 
 /// The containers this module reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,10 +59,7 @@ pub(super) struct Compressed {
     next_pts: Option<i64>,
     /// Frames decoded so far.
     decoded: u64,
-    pending: Vec<f32>,
-    pending_pos: usize,
-    block_samples: usize,
-    finished: bool,
+    packets: Packets,
     description: String,
 }
 
@@ -130,10 +127,7 @@ pub(super) fn open(src: Input, kind: Kind, ctx: &Ctx) -> Result<Compressed, Deco
         expected,
         next_pts: None,
         decoded: 0,
-        pending: Vec::new(),
-        pending_pos: 0,
-        block_samples: block_frames(spec.channels) * usize::from(spec.channels),
-        finished: false,
+        packets: Packets::new(spec.channels),
         description,
     })
 }
@@ -210,8 +204,8 @@ impl Compressed {
         }
     }
 
-    /// Decodes the next packet into `pending`. Returns false at the end of the stream.
-    fn decode_next(&mut self) -> Result<bool, DecodeError> {
+    /// Decodes the next packet into `out`. Returns false at the end of the stream.
+    fn decode_next(&mut self, out: &mut Vec<f32>) -> Result<bool, DecodeError> {
         let packet = loop {
             match self.format.next_packet() {
                 Ok(Some(packet)) if packet.track_id == self.track_id => break packet,
@@ -219,7 +213,7 @@ impl Compressed {
                 Ok(None) => {
                     // Containers count their frames with the encoder's delay and
                     // padding, which decoding may leave out: a packet's worth of slack.
-                    let slack = self.pending.len() as u64 / u64::from(self.spec.channels) + 4096;
+                    let slack = out.len() as u64 / u64::from(self.spec.channels) + 4096;
                     if let Some(expected) = self.expected
                         && self.decoded + slack < expected
                     {
@@ -256,8 +250,7 @@ impl Compressed {
             return Err(self.corrupt(detail));
         }
         let frames = decoded.frames() as u64;
-        decoded.copy_to_vec_interleaved(&mut self.pending);
-        self.pending_pos = 0;
+        decoded.copy_to_vec_interleaved(out);
         self.decoded += frames;
         Ok(true)
     }
@@ -273,29 +266,10 @@ impl AudioReader for Compressed {
     }
 
     fn read_block(&mut self, buf: &mut Vec<f32>) -> Result<bool, DecodeError> {
-        buf.clear();
-        loop {
-            if self.pending_pos < self.pending.len() {
-                let end = (self.pending_pos + self.block_samples).min(self.pending.len());
-                buf.extend_from_slice(&self.pending[self.pending_pos..end]);
-                self.pending_pos = end;
-                return Ok(true);
-            }
-            if self.finished {
-                return Ok(false);
-            }
-            match self.decode_next() {
-                Ok(true) => {}
-                Ok(false) => {
-                    self.finished = true;
-                    return Ok(false);
-                }
-                Err(err) => {
-                    self.finished = true;
-                    return Err(err);
-                }
-            }
-        }
+        let mut packets = std::mem::take(&mut self.packets);
+        let result = packets.next_block(buf, |out| self.decode_next(out));
+        self.packets = packets;
+        result
     }
 
     fn describe(&self) -> String {

@@ -15,7 +15,7 @@ use symphonia::core::formats::{FormatOptions, FormatReader};
 use symphonia::core::io::{MediaSourceStream, ReadOnlySource};
 use symphonia::default::formats::FlacReader;
 
-use super::{AudioReader, AudioSpec, ChannelsText, Ctx, DecodeError, Input, block_frames};
+use super::{AudioReader, AudioSpec, ChannelsText, Ctx, DecodeError, Input, Packets};
 
 /// "fLaC" + metadata block header + the 34-byte STREAMINFO block.
 const STREAMINFO_END: usize = 4 + 4 + 34;
@@ -45,11 +45,8 @@ pub(super) struct FlacStream {
     expected: Option<u64>,
     /// Frames decoded so far, which is also the timestamp the next packet must have.
     decoded: u64,
-    /// The last decoded packet, handed out a block at a time.
-    pending: Vec<f32>,
-    pending_pos: usize,
-    block_samples: usize,
-    finished: bool,
+    /// Decoded packets, handed out a block at a time.
+    packets: Packets,
     description: String,
 }
 
@@ -113,10 +110,7 @@ pub(super) fn open(mut src: Input, ctx: &Ctx) -> Result<FlacStream, DecodeError>
         total_frames: declared.filter(|_| ctx.file_len.is_some()),
         expected: declared,
         decoded: 0,
-        pending: Vec::new(),
-        pending_pos: 0,
-        block_samples: block_frames(spec.channels) * usize::from(spec.channels),
-        finished: false,
+        packets: Packets::new(spec.channels),
         description,
     })
 }
@@ -171,8 +165,8 @@ impl FlacStream {
         }
     }
 
-    /// Decodes the next packet into `pending`. Returns false at the end of the stream.
-    fn decode_next(&mut self) -> Result<bool, DecodeError> {
+    /// Decodes the next packet into `out`. Returns false at the end of the stream.
+    fn decode_next(&mut self, out: &mut Vec<f32>) -> Result<bool, DecodeError> {
         let packet = loop {
             match self.format.next_packet() {
                 Ok(Some(packet)) if packet.track_id == self.track_id => break packet,
@@ -211,8 +205,7 @@ impl FlacStream {
             return Err(self.corrupt(detail));
         }
         let frames = decoded.frames() as u64;
-        decoded.copy_to_vec_interleaved(&mut self.pending);
-        self.pending_pos = 0;
+        decoded.copy_to_vec_interleaved(out);
         self.decoded += frames;
         Ok(true)
     }
@@ -228,29 +221,10 @@ impl AudioReader for FlacStream {
     }
 
     fn read_block(&mut self, buf: &mut Vec<f32>) -> Result<bool, DecodeError> {
-        buf.clear();
-        loop {
-            if self.pending_pos < self.pending.len() {
-                let end = (self.pending_pos + self.block_samples).min(self.pending.len());
-                buf.extend_from_slice(&self.pending[self.pending_pos..end]);
-                self.pending_pos = end;
-                return Ok(true);
-            }
-            if self.finished {
-                return Ok(false);
-            }
-            match self.decode_next() {
-                Ok(true) => {}
-                Ok(false) => {
-                    self.finished = true;
-                    return Ok(false);
-                }
-                Err(err) => {
-                    self.finished = true;
-                    return Err(err);
-                }
-            }
-        }
+        let mut packets = std::mem::take(&mut self.packets);
+        let result = packets.next_block(buf, |out| self.decode_next(out));
+        self.packets = packets;
+        result
     }
 
     fn describe(&self) -> String {
