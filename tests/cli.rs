@@ -8,7 +8,7 @@ mod common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use common::*;
 use serde_json::Value;
@@ -1011,34 +1011,16 @@ fn a_missing_or_broken_model_is_one_line_naming_the_file() {
     }
 }
 
-/// Peak resident memory of a child, from the kernel's accounting of waited-for children.
-fn max_child_rss_kib() -> i64 {
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let r = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
-    assert_eq!(r, 0);
-    usage.ru_maxrss
-}
-
 /// A file longer than an hour streams through with flat memory. It runs in its own
 /// process (the test binary's other children would share the RUSAGE_CHILDREN peak), so
 /// it is spawned as a one-test run of this binary.
 #[test]
 fn an_hour_long_file_streams_with_flat_memory() {
     if std::env::var_os("EMOTTY_HOUR_TEST").is_none() {
-        let exe = std::env::current_exe().unwrap();
-        let out = Command::new(exe)
-            .args([
-                "--exact",
-                "an_hour_long_file_streams_with_flat_memory",
-                "--nocapture",
-            ])
-            .env("EMOTTY_HOUR_TEST", "1")
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).into_owned()
-            + &String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{text}");
-        assert!(text.contains("peak RSS"), "{text}");
+        rerun_alone(
+            "an_hour_long_file_streams_with_flat_memory",
+            "EMOTTY_HOUR_TEST",
+        );
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

@@ -536,20 +536,10 @@ fn record_from_a_pulseaudio_null_sink_through_cpal() {
 #[test]
 fn a_long_many_channel_take_keeps_memory_flat() {
     if std::env::var_os("EMOTTY_TAKE_TEST").is_none() {
-        let exe = std::env::current_exe().unwrap();
-        let out = std::process::Command::new(exe)
-            .args([
-                "--exact",
-                "a_long_many_channel_take_keeps_memory_flat",
-                "--nocapture",
-            ])
-            .env("EMOTTY_TAKE_TEST", "1")
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).into_owned()
-            + &String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{text}");
-        assert!(text.contains("peak RSS"), "{text}");
+        rerun_alone(
+            "a_long_many_channel_take_keeps_memory_flat",
+            "EMOTTY_TAKE_TEST",
+        );
         return;
     }
     let home = Home::new();
@@ -590,12 +580,7 @@ fn a_long_many_channel_take_keeps_memory_flat() {
             rec.to_str().unwrap(),
         ])
         .ok();
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        assert_eq!(
-            unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) },
-            0
-        );
-        usage.ru_maxrss
+        max_child_rss_kib()
     };
     let short = peak_kib("5");
     let long = peak_kib("30");

@@ -359,3 +359,28 @@ impl Drop for Pulse {
         self.kill();
     }
 }
+
+/// Runs the test `name` of the current test binary again, alone in a process of its own
+/// with `env` set (the test checks it to do the real work), so that `RUSAGE_CHILDREN`
+/// there counts that test's children only. Fails with its output if it fails, and checks
+/// that it printed its "peak RSS" line.
+pub fn rerun_alone(name: &str, env: &str) {
+    let exe = std::env::current_exe().unwrap();
+    let out = Command::new(exe)
+        .args(["--exact", name, "--nocapture"])
+        .env(env, "1")
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("peak RSS"), "{text}");
+}
+
+/// The largest resident set of this process's waited-for children, in KiB.
+pub fn max_child_rss_kib() -> i64 {
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    assert_eq!(r, 0);
+    usage.ru_maxrss
+}
