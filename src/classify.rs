@@ -2,7 +2,8 @@
 //!
 //! `classify`, `eval` and the tests all call [`analyze_file`], which runs the file
 //! through exactly the live path (reader thread → ring buffer → engine thread →
-//! events), only unpaced. A clip's verdict is the speech-weighted mean of its windows'
+//! events), only unpaced; [`analyze_stream`] runs several files as one adapting
+//! stream (one speaker's clips, one folder). A clip's verdict is the speech-weighted mean of its windows'
 //! probabilities: windows with more speech say more, and no-speech windows say nothing.
 
 use std::path::Path;
@@ -12,7 +13,9 @@ use serde::Serialize;
 
 use crate::audio::source::{self, Pace};
 use crate::engine::analyzer::argmax;
-use crate::engine::{AnalysisConfig, EndReason, Engine, Event, SourceInfo, WindowResult};
+use crate::engine::{
+    Adapt, AnalysisConfig, EndReason, Engine, Event, SourceInfo, StreamStats, WindowResult,
+};
 use crate::model::{Affect, Model};
 
 /// What the engine made of one clip.
@@ -65,9 +68,44 @@ pub fn analyze_file(
     model: &Arc<Model>,
     config: &AnalysisConfig,
 ) -> Result<ClipResult, ClassifyError> {
-    let (feed, guard) = source::open_file(path, Pace::Fast)?;
-    let engine = Engine::start(feed, guard, model.clone(), config.clone())?;
-    collect(&engine, &path.display().to_string(), |_| {})
+    analyze_resuming(path, model, config).0
+}
+
+/// Runs `paths` one after another as one stream: with adaptation on, what it heard in
+/// each file carries into the next, as if they had been played back to back. A file
+/// that fails adds nothing to the stream.
+pub fn analyze_stream(
+    paths: &[&Path],
+    model: &Arc<Model>,
+    config: &AnalysisConfig,
+) -> Vec<Result<ClipResult, ClassifyError>> {
+    let mut config = config.clone();
+    paths
+        .iter()
+        .map(|path| {
+            let (result, heard) = analyze_resuming(path, model, &config);
+            if let (Some(stats), Ok(_)) = (heard, &result) {
+                config.adapt = Adapt::Resume(stats);
+            }
+            result
+        })
+        .collect()
+}
+
+fn analyze_resuming(
+    path: &Path,
+    model: &Arc<Model>,
+    config: &AnalysisConfig,
+) -> (Result<ClipResult, ClassifyError>, Option<StreamStats>) {
+    let engine = match source::open_file(path, Pace::Fast)
+        .map_err(ClassifyError::from)
+        .and_then(|(feed, guard)| Ok(Engine::start(feed, guard, model.clone(), config.clone())?))
+    {
+        Ok(engine) => engine,
+        Err(e) => return (Err(e), None),
+    };
+    let result = collect(&engine, &path.display().to_string(), |_| {});
+    (result, engine.finish())
 }
 
 /// Drains an engine's events until it ends, passing each window to `on_window` as it

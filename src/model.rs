@@ -84,6 +84,20 @@ pub struct ModelMeta {
     /// the graph; recorded for the model card).
     #[serde(default)]
     pub temperature: Option<f32>,
+    /// The training data's feature statistics, for models trained with per-stream
+    /// adaptation (see [`crate::engine::adapt`]); absent in models trained without it.
+    #[serde(default)]
+    pub adaptation: Option<AdaptationPrior>,
+}
+
+/// Where per-stream adaptation starts: the mean and standard deviation of each model
+/// input over the training data's speech frames, counted as if `prior_frames` speech
+/// frames of them had been heard before the stream began.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AdaptationPrior {
+    pub mean: Vec<f32>,
+    pub std: Vec<f32>,
+    pub prior_frames: f64,
 }
 
 /// The names a model's second output must have, in this order.
@@ -692,6 +706,26 @@ fn validate_meta(meta: &ModelMeta) -> Result<(), String> {
             meta.affect
         ));
     }
+    if let Some(a) = &meta.adaptation {
+        let dim = meta.frontend.model_dim();
+        if a.mean.len() != dim || a.std.len() != dim {
+            return Err(format!(
+                "adaptation has {} means and {} deviations; the front end gives {dim} values per frame",
+                a.mean.len(),
+                a.std.len()
+            ));
+        }
+        if !a.mean.iter().all(|v| v.is_finite()) || !a.std.iter().all(|v| v.is_finite() && *v > 0.0)
+        {
+            return Err("adaptation statistics must be finite, deviations above 0".to_owned());
+        }
+        if !(a.prior_frames.is_finite() && (0.0..=1e9).contains(&a.prior_frames)) {
+            return Err(format!(
+                "adaptation prior_frames must be between 0 and 1e9, got {}",
+                a.prior_frames
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -934,6 +968,7 @@ mod tests {
             metrics: serde_json::Value::Null,
             affect: vec![],
             temperature: None,
+            adaptation: None,
         }
     }
 
@@ -1011,6 +1046,34 @@ mod tests {
                 },
                 "name \"t\\n\" contains a control character",
             ),
+            (
+                ModelMeta {
+                    adaptation: Some(adaptation(vec![0.0; 39], vec![1.0; 40], 10.0)),
+                    ..meta()
+                },
+                "adaptation has 39 means and 40 deviations; the front end gives 40",
+            ),
+            (
+                ModelMeta {
+                    adaptation: Some(adaptation(vec![0.0; 40], vec![0.0; 40], 10.0)),
+                    ..meta()
+                },
+                "deviations above 0",
+            ),
+            (
+                ModelMeta {
+                    adaptation: Some(adaptation(vec![f32::NAN; 40], vec![1.0; 40], 10.0)),
+                    ..meta()
+                },
+                "must be finite",
+            ),
+            (
+                ModelMeta {
+                    adaptation: Some(adaptation(vec![0.0; 40], vec![1.0; 40], -1.0)),
+                    ..meta()
+                },
+                "prior_frames must be between 0 and 1e9, got -1",
+            ),
         ];
         for (bad, expected) in cases {
             let err = validate_meta(&bad).expect_err(expected);
@@ -1018,6 +1081,14 @@ mod tests {
                 err.contains(expected),
                 "{err:?} should mention {expected:?}"
             );
+        }
+    }
+
+    fn adaptation(mean: Vec<f32>, std: Vec<f32>, prior_frames: f64) -> AdaptationPrior {
+        AdaptationPrior {
+            mean,
+            std,
+            prior_frames,
         }
     }
 

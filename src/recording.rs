@@ -666,6 +666,7 @@ mod tests {
             model_name: "test".into(),
             labels: EMOTIONS.iter().map(|s| s.to_string()).collect(),
             affect: false,
+            adapting: false,
             sample_rate: 16000,
             window_s: 1.0,
             hop_s: 0.5,

@@ -732,6 +732,91 @@ fn settings_the_engine_cannot_honour_are_refused_before_anything_runs() {
 }
 
 #[test]
+fn adaptation_runs_per_file_by_default_and_per_folder_or_speaker_on_request() {
+    let home = Home::new();
+    let m = fixture("tests/fixtures/test-model-adapt.onnx")
+        .display()
+        .to_string();
+    // Actor 19's two clips, in path order: 01 (neutral) before 05 (angry).
+    let first = fixture("tests/fixtures/corpus/ravdess/Actor_19/03-01-01-01-02-01-19.flac")
+        .display()
+        .to_string();
+    let second = fixture(ANGRY).display().to_string();
+    let classify = |extra: &[&str], files: &[&str]| {
+        let mut args = vec!["classify", "--format", "json", "--model", &m];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(files);
+        json_of(&home.run(&args).ok().stdout)
+            .iter()
+            .map(|v| (v["file"].as_str().unwrap().to_owned(), probs_of(v)))
+            .collect::<Vec<_>>()
+    };
+    let differ = |a: &[f64], b: &[f64]| a.iter().zip(b).any(|(x, y)| (x - y).abs() > 1e-4);
+    let default = classify(&[], &[&first, &second]);
+    assert_eq!(
+        default,
+        classify(&["--adapt", "stream"], &[&first, &second])
+    );
+    let off = classify(&["--adapt", "off"], &[&first, &second]);
+    assert!(differ(&default[1].1, &off[1].1), "adapting changed nothing");
+    // One folder, one stream: the first file starts from nothing heard, as it would
+    // alone; the second continues from what the first taught it. Reported in path
+    // order whatever the order given.
+    let folder = classify(&["--adapt", "folder"], &[&second, &first]);
+    assert_eq!(folder[0].0, first);
+    assert_eq!(folder[1].0, second);
+    assert!(
+        !differ(&folder[0].1, &default[0].1),
+        "{folder:?} against {default:?}"
+    );
+    assert!(
+        differ(&folder[1].1, &default[1].1),
+        "the second file heard nothing before it"
+    );
+    // eval: every clip scored once whatever the grouping.
+    for mode in ["stream", "speaker", "folder", "off"] {
+        let run = home
+            .run(&["eval", "--json", "--adapt", mode, "--model", &m, CORPUS])
+            .ok();
+        let report: Value = serde_json::from_str(&run.stdout).unwrap();
+        assert_eq!(report["pooled"]["clips"], 8, "{mode}");
+    }
+    // What a command cannot do is refused, one line, before anything runs.
+    let plain = model_arg();
+    let cases = [
+        (
+            vec!["classify", "--adapt", "stream", "--model", &plain, ANGRY],
+            format!(
+                "emotty: {plain}: the model was trained without adaptation statistics, so --adapt can only be off"
+            ),
+        ),
+        (
+            vec!["classify", "--adapt", "speaker", "--model", &m, ANGRY],
+            "emotty: --adapt speaker does not apply to classify (use stream or off)".to_owned(),
+        ),
+        (
+            vec![
+                "listen",
+                "--adapt",
+                "folder",
+                "--model",
+                &m,
+                "--no-session",
+                "--input",
+                ANGRY,
+            ],
+            "emotty: --adapt folder does not apply to listen (use stream or off)".to_owned(),
+        ),
+    ];
+    for (args, expected) in cases {
+        assert_eq!(home.run(&args).fails_with_one_line(), expected, "{args:?}");
+    }
+    // A model without statistics runs as before with --adapt off.
+    home.run(&["classify", "--adapt", "off", "--model", &plain, ANGRY])
+        .ok();
+}
+
+#[test]
 fn control_characters_in_file_names_are_shown_escaped_and_kept_exact_in_json() {
     let home = Home::new();
     let m = model_arg();

@@ -51,6 +51,7 @@ fn started(kind: SourceKind, name: &str) -> Event {
         model_name: "emotty-test".into(),
         labels: LABELS.iter().map(|s| s.to_string()).collect(),
         affect: false,
+        adapting: false,
         sample_rate: 16_000,
         window_s: 3.0,
         hop_s: 0.5,

@@ -1,6 +1,7 @@
 //! `emotty classify`: a verdict per file, or a live stream of windows from a pipe.
 
 use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -12,8 +13,8 @@ use emotty::model::Model;
 
 use super::output::{self, Cells, csv_header, csv_row, table_header, table_row};
 use super::{
-    AnalysisArgs, ClassifyArgs, OutputFormat, analysis_config, is_stdin, jobs, load_model,
-    open_source, pool, say, split_formats, stdout_ok,
+    AdaptArg, AnalysisArgs, ClassifyArgs, OutputFormat, analysis_config, is_stdin, jobs,
+    load_model, open_source, pool, say, split_formats, stdout_ok, streams,
 };
 
 pub fn run(args: ClassifyArgs, analysis: &AnalysisArgs) -> Result<ExitCode> {
@@ -25,6 +26,7 @@ pub fn run(args: ClassifyArgs, analysis: &AnalysisArgs) -> Result<ExitCode> {
     if raw.is_some() && !streaming {
         bail!("--format s16le|f32le describes raw PCM on standard input; use it with --input -");
     }
+    analysis.check_adapt("classify", &[AdaptArg::Folder])?;
     let model = load_model(analysis)?;
     let config = analysis_config(&model, analysis)?;
     let labels = model.labels().to_vec();
@@ -53,21 +55,29 @@ pub fn run(args: ClassifyArgs, analysis: &AnalysisArgs) -> Result<ExitCode> {
             .max()
             .unwrap_or(4)
             .clamp(4, 60);
+        // With `--adapt folder` a folder's files are one stream, reported together in
+        // path order; otherwise each file is its own, reported in the order given.
+        let groups = streams(&files, analysis.adapt, |p| p.as_path(), |_| "");
         pool::ordered(
-            &files,
+            &groups,
             jobs(args.jobs),
-            |path| classify::analyze_file(path, &model, &config),
-            |_, path, result| {
-                let name = path.display().to_string();
-                match result {
-                    Ok(clip) => {
-                        if let Err(e) = printer.clip(&name, &clip) {
-                            say(format_args!("emotty: {e:#}"));
+            |group| {
+                let paths: Vec<&Path> = group.iter().map(|&i| files[i].as_path()).collect();
+                classify::analyze_stream(&paths, &model, &config)
+            },
+            |_, group, results| {
+                for (&i, result) in group.iter().zip(results) {
+                    let name = files[i].display().to_string();
+                    match result {
+                        Ok(clip) => {
+                            if let Err(e) = printer.clip(&name, &clip) {
+                                say(format_args!("emotty: {e:#}"));
+                            }
                         }
-                    }
-                    Err(e) => {
-                        failures += 1;
-                        say(format_args!("emotty: {e}"));
+                        Err(e) => {
+                            failures += 1;
+                            say(format_args!("emotty: {e}"));
+                        }
                     }
                 }
             },

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
@@ -11,7 +12,10 @@ use emotty::classify;
 use emotty::corpus::{self, Corpus};
 use emotty::metrics::{Confusion, Scores};
 
-use super::{AnalysisArgs, EvalArgs, analysis_config, jobs, load_model, pool, say, stdout_ok};
+use super::{
+    AdaptArg, AnalysisArgs, EvalArgs, analysis_config, jobs, load_model, pool, say, stdout_ok,
+    streams,
+};
 
 pub fn run(args: EvalArgs, analysis: &AnalysisArgs) -> Result<ExitCode> {
     let scan = corpus::scan(&args.dirs)?;
@@ -35,6 +39,7 @@ pub fn run(args: EvalArgs, analysis: &AnalysisArgs) -> Result<ExitCode> {
             scan.unlabeled[0].display()
         ));
     }
+    analysis.check_adapt("eval", &[AdaptArg::Speaker, AdaptArg::Folder])?;
     let model = load_model(analysis)?;
     let config = analysis_config(&model, analysis)?;
     let labels = model.labels().to_vec();
@@ -42,14 +47,16 @@ pub fn run(args: EvalArgs, analysis: &AnalysisArgs) -> Result<ExitCode> {
     let mut failed = Vec::new();
     let total = scan.clips.len();
     let show_progress = !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
-    pool::ordered(
+    // With adaptation by speaker or folder, each group's clips are one stream, played
+    // in path order; otherwise each clip is a group of its own.
+    let groups = streams(
         &scan.clips,
-        jobs(args.jobs),
-        |clip| classify::analyze_file(&clip.path, &model, &config),
-        |i, clip, result| {
-            if show_progress && (i % 25 == 0 || i + 1 == total) {
-                eprint!("\r{}/{} clips", i + 1, total);
-            }
+        analysis.adapt,
+        |c| &c.path,
+        |c| c.speaker.as_str(),
+    );
+    let mut score =
+        |clip: &corpus::Clip, result: Result<classify::ClipResult, classify::ClassifyError>| {
             match result {
                 Ok(r) => {
                     let Some(truth) = labels.iter().position(|l| *l == clip.label) else {
@@ -66,6 +73,26 @@ pub fn run(args: EvalArgs, analysis: &AnalysisArgs) -> Result<ExitCode> {
                         .add(truth, r.verdict.map(|v| v.top));
                 }
                 Err(e) => failed.push(e.to_string()),
+            }
+        };
+    let mut done = 0;
+    pool::ordered(
+        &groups,
+        jobs(args.jobs),
+        |group| {
+            let paths: Vec<&Path> = group
+                .iter()
+                .map(|&i| scan.clips[i].path.as_path())
+                .collect();
+            classify::analyze_stream(&paths, &model, &config)
+        },
+        |_, group, results| {
+            for (&i, result) in group.iter().zip(results) {
+                done += 1;
+                if show_progress && (done % 25 == 0 || done == total) {
+                    eprint!("\r{done}/{total} clips");
+                }
+                score(&scan.clips[i], result);
             }
         },
     );

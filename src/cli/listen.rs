@@ -55,6 +55,7 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
     }
     check_session_name(opts.session)?;
     let signals = StopSignals::install()?;
+    analysis.check_adapt("listen", &[])?;
     let model = load_model(analysis)?;
     let mut config = analysis_config(&model, analysis)?;
     config.levels = true;

@@ -23,7 +23,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use emotty::audio::capture;
 use emotty::audio::decode::{RawEncoding, RawFormat};
 use emotty::audio::source::{self, Feed, Pace, SourceGuard};
-use emotty::engine::AnalysisConfig;
+use emotty::engine::{Adapt, AnalysisConfig};
 use emotty::model::{self, Model};
 
 /// Real-time speech emotion recognition in the terminal.
@@ -176,6 +176,39 @@ struct AnalysisArgs {
     /// Windows with a smaller fraction of speech are reported as "no speech".
     #[arg(long, value_name = "RATIO", global = true)]
     min_speech: Option<f32>,
+    /// Adapt to the voice heard (models trained for it): each file, pipe or live
+    /// session as its own stream (stream, the default for such models), a speaker's
+    /// clips in a corpus layout as one stream (speaker, eval), each folder's files as
+    /// one (folder, classify and eval), or not at all (off).
+    #[arg(long, value_name = "MODE", global = true)]
+    adapt: Option<AdaptArg>,
+}
+
+/// `--adapt`: what counts as one stream for per-stream adaptation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum AdaptArg {
+    Stream,
+    Speaker,
+    Folder,
+    Off,
+}
+
+impl AnalysisArgs {
+    /// Refuses an `--adapt` grouping that `command` has no use for (a live command has
+    /// one stream; only eval knows speakers).
+    fn check_adapt(&self, command: &str, allowed: &[AdaptArg]) -> Result<()> {
+        if let Some(mode) = self.adapt
+            && mode != AdaptArg::Off
+            && mode != AdaptArg::Stream
+            && !allowed.contains(&mode)
+        {
+            let name = mode
+                .to_possible_value()
+                .map_or_else(String::new, |v| v.get_name().to_owned());
+            bail!("--adapt {name} does not apply to {command} (use stream or off)");
+        }
+        Ok(())
+    }
 }
 
 /// `--format` takes output formats and raw PCM formats; the value sets do not overlap,
@@ -482,6 +515,14 @@ fn analysis_config(model: &Model, args: &AnalysisArgs) -> Result<AnalysisConfig>
     if let Some(r) = args.min_speech {
         config.min_speech_ratio = r;
     }
+    config.adapt = match (args.adapt, model.info().meta.adaptation.is_some()) {
+        (Some(AdaptArg::Off), _) | (None, false) => Adapt::Off,
+        (Some(_), false) => bail!(
+            "{}: the model was trained without adaptation statistics, so --adapt can only be off",
+            model.info().path.display()
+        ),
+        (_, true) => Adapt::Fresh,
+    };
     let fps = model.info().meta.frontend.frames_per_second();
     if let Err(e) = config.validate(fps) {
         // A value the model's metadata set is the model's fault: name the model file.
@@ -492,6 +533,45 @@ fn analysis_config(model: &Model, args: &AnalysisArgs) -> Result<AnalysisConfig>
         bail!("{e}");
     }
     Ok(config)
+}
+
+/// The files that make one adapting stream, as indices into `items`: with `--adapt
+/// speaker` a speaker's (`speaker_of`), with `--adapt folder` a folder's, each group in
+/// path order and the groups in order of their first item; otherwise every item alone.
+fn streams<T>(
+    items: &[T],
+    adapt: Option<AdaptArg>,
+    path_of: impl Fn(&T) -> &Path,
+    speaker_of: impl Fn(&T) -> &str,
+) -> Vec<Vec<usize>> {
+    let key = |item: &T| match adapt {
+        Some(AdaptArg::Speaker) => Some(speaker_of(item).to_owned()),
+        Some(AdaptArg::Folder) => Some(
+            path_of(item)
+                .parent()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        ),
+        _ => None,
+    };
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        match key(item) {
+            Some(k) => {
+                let g = *index.entry(k).or_insert_with(|| {
+                    groups.push(Vec::new());
+                    groups.len() - 1
+                });
+                groups[g].push(i);
+            }
+            None => groups.push(vec![i]),
+        }
+    }
+    for g in &mut groups {
+        g.sort_by(|&a, &b| path_of(&items[a]).cmp(path_of(&items[b])));
+    }
+    groups
 }
 
 /// Default parallelism for batch commands.

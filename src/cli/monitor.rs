@@ -132,6 +132,7 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
         return Err(emotty::ui::terminal::TerminalError::NotATerminal.into());
     }
     let stop = StopSignals::install_for_screen()?;
+    analysis.check_adapt("the monitor", &[])?;
     let model = load_model(analysis)?;
     let mut config = analysis_config(&model, analysis)?;
     config.levels = true;
@@ -518,6 +519,11 @@ impl Edge {
             }
             Command::Pause => {
                 self.with_session(app, |w| w.pause());
+            }
+            Command::ResetAdaptation => {
+                if let Some(l) = &self.live {
+                    l.engine.reset_adaptation();
+                }
             }
             Command::Resume => {
                 self.with_session(app, |w| w.resume());

@@ -50,6 +50,7 @@ pub fn run(
     let formats: Vec<FormatArg> = args.format.into_iter().collect();
     let (_, raw) = split_formats(&formats);
     let signals = StopSignals::install()?;
+    analysis.check_adapt("record", &[])?;
     let model = load_model(analysis)?;
     let config = analysis_config(&model, analysis)?;
     let mut recorder = Recorder::new(

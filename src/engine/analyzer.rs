@@ -18,6 +18,7 @@ use crate::dsp::frontend::{Frame, Frontend, FrontendConfig, FrontendError, PITCH
 use crate::dsp::level::{BlockLevel, LevelMeter};
 use crate::dsp::resample::{ResampleError, Resampler, downmix};
 use crate::dsp::vad::{VAD_FRAME, VAD_RATE, Vad, VadConfig, VadFrame};
+use crate::engine::adapt::{Adaptation, StreamStats};
 use crate::engine::events::{Event, Level, Outcome, SpectrogramColumn, WindowResult};
 use crate::model::{Model, ModelError};
 
@@ -39,6 +40,20 @@ pub struct AnalysisConfig {
     /// Send level events every `level_block_s`.
     pub levels: bool,
     pub level_block_s: f64,
+    /// Per-stream feature adaptation ([`crate::engine::adapt`]).
+    pub adapt: Adapt,
+}
+
+/// Whether and from where a stream adapts to the voice it hears.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Adapt {
+    /// The model sees the features as computed.
+    Off,
+    /// Adapting from the model's training statistics.
+    Fresh,
+    /// Adapting, continuing a stream that has heard this much (the next file of one
+    /// speaker, say).
+    Resume(StreamStats),
 }
 
 impl AnalysisConfig {
@@ -54,6 +69,11 @@ impl AnalysisConfig {
             spectrogram: false,
             levels: false,
             level_block_s: 0.05,
+            adapt: if meta.adaptation.is_some() {
+                Adapt::Fresh
+            } else {
+                Adapt::Off
+            },
         }
     }
 
@@ -325,6 +345,7 @@ struct Windows {
     index: u64,
     totals: Totals,
     failure: Option<ModelError>,
+    adaptation: Option<Adaptation>,
 }
 
 /// Samples in, events out. See the module docs.
@@ -384,6 +405,22 @@ impl Analyzer {
         )?;
         // First regular window: the first hop multiple that is long enough.
         let first_end = min_frames.div_ceil(hop_frames) * hop_frames;
+        let adaptation = match (&config.adapt, &model.info().meta.adaptation) {
+            (Adapt::Off, _) => None,
+            (adapt, Some(prior)) => {
+                let mut a = Adaptation::new(prior);
+                if let Adapt::Resume(stats) = adapt {
+                    a.resume(stats.clone());
+                }
+                Some(a)
+            }
+            (_, None) => {
+                return Err(AnalysisError::Config(
+                    "the model was trained without adaptation statistics; it cannot adapt to the stream"
+                        .into(),
+                ));
+            }
+        };
         Ok(Analyzer {
             stream,
             level_block_s: config.level_block_s,
@@ -405,6 +442,7 @@ impl Analyzer {
                 index: 0,
                 totals: Totals::default(),
                 failure: None,
+                adaptation,
             },
         })
     }
@@ -450,6 +488,18 @@ impl Analyzer {
     pub fn totals(&self) -> Totals {
         self.windows.totals
     }
+
+    /// What the stream's adaptation has heard (None when it does not adapt).
+    pub fn adaptation(&self) -> Option<&StreamStats> {
+        self.windows.adaptation.as_ref().map(Adaptation::stats)
+    }
+
+    /// Starts the stream's adaptation over, as if nothing had been heard.
+    pub fn reset_adaptation(&mut self) {
+        if let Some(a) = &mut self.windows.adaptation {
+            a.reset();
+        }
+    }
 }
 
 impl Windows {
@@ -459,6 +509,9 @@ impl Windows {
         self.activity[slot] = (frame.speech, frame.mean_square);
         if frame.speech {
             self.totals.speech_s += self.frame_s;
+            if let Some(a) = &mut self.adaptation {
+                a.observe(frame.features);
+            }
         }
         self.frames += 1;
         if self.spectrogram {
@@ -518,6 +571,9 @@ impl Windows {
                 let s = slot(f);
                 self.window
                     .extend_from_slice(&self.ring[s * self.dim..(s + 1) * self.dim]);
+            }
+            if let Some(a) = &mut self.adaptation {
+                a.apply(&mut self.window);
             }
             let prediction = self.model.predict(&self.window, len)?;
             let top = argmax(&prediction.probs);
@@ -787,5 +843,140 @@ mod tests {
         assert!(Analyzer::new(model.clone(), 16_000, 1, &c).is_err());
         let c = AnalysisConfig::for_model(&model);
         assert!(Analyzer::new(model, 0, 1, &c).is_err());
+    }
+
+    #[test]
+    fn adaptation_maps_each_window_with_the_speech_heard_up_to_its_end() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/test-model-adapt.onnx");
+        let model = Arc::new(Model::load(&path).unwrap());
+        let prior = model.info().meta.adaptation.clone().unwrap();
+        let (rate, channels, samples) = fixture(ANGRY);
+        let mut frames = Frames(Vec::new());
+        let mut stream = FeatureStream::new(
+            model.info().meta.frontend.clone(),
+            VadConfig::default(),
+            rate,
+            channels,
+            None,
+        )
+        .unwrap();
+        stream.push(&samples, &mut frames).unwrap();
+        stream.finish(&mut frames).unwrap();
+        let frames = frames.0;
+
+        let config = AnalysisConfig::for_model(&model);
+        assert_eq!(
+            config.adapt,
+            Adapt::Fresh,
+            "on by default for a model that has statistics"
+        );
+        let analyse = |config: &AnalysisConfig| {
+            let mut analyzer = Analyzer::new(model.clone(), rate, channels, config).unwrap();
+            let mut windows = Vec::new();
+            let mut emit = |e: Event| {
+                if let Event::Window(w) = e {
+                    windows.push(w)
+                }
+            };
+            for c in samples.chunks(1000) {
+                analyzer.push(c, &mut emit).unwrap();
+            }
+            analyzer.finish(&mut emit).unwrap();
+            let heard = analyzer.adaptation().map(StreamStats::frames);
+            (windows, heard)
+        };
+        let (adapted, heard) = analyse(&config);
+        let speech_frames = frames.iter().filter(|(_, s)| *s).count();
+        assert_eq!(heard, Some(speech_frames as f64));
+        let (plain, none) = analyse(&AnalysisConfig {
+            adapt: Adapt::Off,
+            ..config.clone()
+        });
+        assert_eq!(none, None);
+        assert_eq!(adapted.len(), plain.len());
+
+        // Each window by hand: the statistics of the speech frames before its end,
+        // blended with the prior, map the window's frames; the model runs on those.
+        let dim = model.feature_dim();
+        let mut checked = 0;
+        let mut moved = 0f32;
+        for (w, p) in adapted.iter().zip(&plain) {
+            let (
+                Outcome::Emotion { probs, .. },
+                Outcome::Emotion {
+                    probs: plain_probs, ..
+                },
+            ) = (&w.outcome, &p.outcome)
+            else {
+                continue;
+            };
+            let (start, end) = (
+                (w.start_s * 100.0).round() as usize,
+                (w.end_s * 100.0).round() as usize,
+            );
+            let heard: Vec<&Vec<f32>> = frames[..end]
+                .iter()
+                .filter(|(_, s)| *s)
+                .map(|(f, _)| f)
+                .collect();
+            let n0 = prior.prior_frames;
+            let n = heard.len() as f64;
+            let mut window = Vec::new();
+            for (f, _) in &frames[start..end] {
+                window.extend_from_slice(f);
+            }
+            for d in 0..dim {
+                let (m0, s0) = (f64::from(prior.mean[d]), f64::from(prior.std[d]));
+                let sum: f64 = heard.iter().map(|f| f64::from(f[d])).sum();
+                let sq: f64 = heard.iter().map(|f| f64::from(f[d]).powi(2)).sum();
+                let m = (n0 * m0 + sum) / (n0 + n);
+                let v = ((n0 * (s0 * s0 + m0 * m0) + sq) / (n0 + n) - m * m).max(0.05 * s0 * s0);
+                let scale = s0 / v.sqrt();
+                for x in window.iter_mut().skip(d).step_by(dim) {
+                    *x = *x * scale as f32 + (m0 - m * scale) as f32;
+                }
+            }
+            let expected = model.predict(&window, end - start).unwrap().probs;
+            for (a, b) in probs.iter().zip(&expected) {
+                assert!(
+                    (a - b).abs() < 1e-4,
+                    "window {}: {probs:?} against {expected:?}",
+                    w.index
+                );
+            }
+            for (a, b) in probs.iter().zip(plain_probs) {
+                moved = moved.max((a - b).abs());
+            }
+            checked += 1;
+        }
+        assert!(checked >= 3, "only {checked} speech windows");
+        assert!(
+            moved > 1e-3,
+            "adapting changed no probability by more than {moved}"
+        );
+    }
+
+    #[test]
+    fn a_model_without_statistics_cannot_adapt() {
+        let model = test_model();
+        let config = AnalysisConfig::for_model(&model);
+        assert_eq!(config.adapt, Adapt::Off);
+        let e = Analyzer::new(
+            model,
+            16_000,
+            1,
+            &AnalysisConfig {
+                adapt: Adapt::Fresh,
+                ..config
+            },
+        )
+        .err()
+        .unwrap();
+        assert!(
+            e.to_string()
+                .contains("trained without adaptation statistics"),
+            "{e}"
+        );
     }
 }

@@ -40,6 +40,8 @@ pub struct StartInfo {
     pub labels: Vec<String>,
     /// Whether the model rates arousal and valence (speech windows then carry them).
     pub affect: bool,
+    /// Whether the stream adapts to the voice it hears ([`crate::engine::adapt`]).
+    pub adapting: bool,
     /// The model's rate; every time in the other events is in seconds of audio at this rate
     /// since the source started.
     pub sample_rate: u32,

@@ -10,6 +10,7 @@
 //! the ring is empty rather than being woken by the producer, because the producer may
 //! be a real-time audio callback that must not make system calls.
 
+pub mod adapt;
 pub mod analyzer;
 pub mod events;
 
@@ -21,7 +22,8 @@ use std::time::{Duration, Instant};
 
 use ringbuf::traits::{Consumer, Observer};
 
-pub use analyzer::{AnalysisConfig, AnalysisError, Analyzer, Totals};
+pub use adapt::StreamStats;
+pub use analyzer::{Adapt, AnalysisConfig, AnalysisError, Analyzer, Totals};
 pub use events::*;
 
 use crate::audio::source::{Feed, SourceFailure, SourceGuard, ring_fill};
@@ -76,7 +78,9 @@ pub struct AudioChunk {
 pub struct Engine {
     events: Receiver<Event>,
     stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    reset_adaptation: Arc<AtomicBool>,
+    /// Returns what the stream's adaptation heard, when it adapts.
+    thread: Option<JoinHandle<Option<StreamStats>>>,
     // Dropped after the thread is joined (see Drop), so the ring's producer outlives
     // its consumer's last read.
     guard: Option<SourceGuard>,
@@ -121,12 +125,14 @@ impl Engine {
         })?;
         let (tx, rx) = channel();
         let stop = Arc::new(AtomicBool::new(false));
+        let reset_adaptation = Arc::new(AtomicBool::new(false));
         let meta = &model.info().meta;
         let start = StartInfo {
             source: feed.info.clone(),
             model_name: meta.name.clone(),
             labels: meta.labels.clone(),
             affect: model.has_affect(),
+            adapting: analyzer.adaptation().is_some(),
             sample_rate: meta.sample_rate,
             window_s: config.window_s,
             hop_s: config.hop_s,
@@ -135,14 +141,16 @@ impl Engine {
         };
         let thread = {
             let stop = stop.clone();
+            let reset = reset_adaptation.clone();
             std::thread::Builder::new()
                 .name("emotty-engine".into())
-                .spawn(move || run(feed, analyzer, start, &tx, &stop, tap))
+                .spawn(move || run(feed, analyzer, start, &tx, &stop, &reset, tap))
                 .map_err(EngineError::Thread)?
         };
         Ok(Engine {
             events: rx,
             stop,
+            reset_adaptation,
             thread: Some(thread),
             guard: Some(guard),
         })
@@ -156,6 +164,22 @@ impl Engine {
     /// Asks the thread to stop; it sends [`EndReason::Stopped`] and exits.
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Release);
+    }
+
+    /// Asks the thread to start the stream's adaptation over (a new voice at the
+    /// microphone); it does so before the next block of audio.
+    pub fn reset_adaptation(&self) {
+        self.reset_adaptation.store(true, Ordering::Release);
+    }
+
+    /// Waits for the thread to end (after [`Event::Ended`], or after [`Engine::stop`])
+    /// and returns what the stream's adaptation heard, to carry into the next file of
+    /// the same stream; None when it did not adapt.
+    pub fn finish(mut self) -> Option<StreamStats> {
+        self.stop();
+        let stats = self.thread.take().and_then(|t| t.join().ok()).flatten();
+        self.guard.take();
+        stats
     }
 }
 
@@ -175,8 +199,9 @@ fn run(
     start: StartInfo,
     tx: &Sender<Event>,
     stop: &AtomicBool,
+    reset_adaptation: &AtomicBool,
     mut tap: Option<Sender<AudioChunk>>,
-) {
+) -> Option<StreamStats> {
     let channels = start.source.channels.max(1) as usize;
     let (rate, channel_count) = (start.source.sample_rate, start.source.channels);
     let mut frames_read: u64 = 0;
@@ -199,6 +224,9 @@ fn run(
     let reason = loop {
         if stop.load(Ordering::Acquire) {
             break EndReason::Stopped;
+        }
+        if reset_adaptation.swap(false, Ordering::AcqRel) {
+            analyzer.reset_adaptation();
         }
         // Read whole frames only; a partial frame stays for the next round.
         let available = feed.consumer.occupied_len();
@@ -291,6 +319,7 @@ fn run(
         analyzer.hop_s(),
     )));
     emit(Event::Ended(reason));
+    analyzer.adaptation().cloned()
 }
 
 fn stats(analyzer: &Analyzer, feed: &Feed, busy: Duration, audio_s: f64, hop_s: f64) -> Stats {

@@ -43,6 +43,7 @@ fn started(src: SourceInfo) -> Event {
         model_name: "test-model".into(),
         labels: EMOTIONS.iter().map(|s| s.to_string()).collect(),
         affect: false,
+        adapting: false,
         sample_rate: 16000,
         window_s: 3.0,
         hop_s: 0.5,

@@ -48,6 +48,7 @@ pub enum Action {
     Note,
     Record,
     Devices,
+    Adapt,
     Emoji,
     ZoomIn,
     ZoomOut,
@@ -104,6 +105,11 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Devices,
     },
     Binding {
+        keys: "a",
+        what: "a new voice: start adapting afresh",
+        action: Action::Adapt,
+    },
+    Binding {
         keys: "e",
         what: "emoji on / off",
         action: Action::Emoji,
@@ -143,6 +149,7 @@ pub fn action_of(key: &KeyEvent) -> Option<Action> {
         KeyCode::Char('n') => Action::Note,
         KeyCode::Char('r') => Action::Record,
         KeyCode::Char('d') => Action::Devices,
+        KeyCode::Char('a') => Action::Adapt,
         KeyCode::Char('e') => Action::Emoji,
         KeyCode::Char('+') | KeyCode::Char('=') => Action::ZoomIn,
         KeyCode::Char('-') | KeyCode::Char('_') => Action::ZoomOut,
@@ -179,6 +186,8 @@ pub enum Command {
         id: String,
         name: String,
     },
+    /// Forget the voice the stream has adapted to.
+    ResetAdaptation,
 }
 
 /// An input device as the picker shows it.
@@ -309,6 +318,8 @@ pub struct App {
     pub labels: Vec<String>,
     /// Whether the model rates arousal and valence (the emotion panel shows them).
     pub affect: bool,
+    /// Whether the stream adapts to the voice (the `a` key starts it afresh).
+    pub adapting: bool,
     pub model_name: String,
     pub source: Option<SourceInfo>,
     pub source_state: SourceState,
@@ -366,6 +377,7 @@ impl App {
         App {
             labels: setup.labels,
             affect: false,
+            adapting: false,
             model_name: setup.model_name,
             source: None,
             source_state: SourceState::Starting,
@@ -509,6 +521,7 @@ impl App {
                 self.engines += 1;
                 self.labels = s.labels.clone();
                 self.affect = s.affect;
+                self.adapting = s.adapting;
                 self.model_name = s.model_name.clone();
                 self.mel_frequencies = s.mel_frequencies.clone();
                 if (s.hop_s - self.hop_s).abs() > 1e-9 || self.engines == 1 {
@@ -839,6 +852,19 @@ impl App {
                     selected: 0,
                 };
                 return vec![Command::ListDevices];
+            }
+            Action::Adapt => {
+                if self.adapting {
+                    self.log(
+                        LogKind::Info,
+                        "adapting afresh to the voice heard from now on",
+                    );
+                    return vec![Command::ResetAdaptation];
+                }
+                self.log(
+                    LogKind::Info,
+                    "this model does not adapt to the voice (or --adapt off)",
+                );
             }
             Action::Emoji => self.emoji = !self.emoji,
             Action::ZoomIn => self.zoom = self.zoom.saturating_sub(1),

@@ -33,6 +33,7 @@ def metadata(
     metrics: dict,
     affect: bool = False,
     temperature: float | None = None,
+    adaptation: dict | None = None,
 ) -> dict:
     """The `emotty` metadata entry the engine reads (src/model.rs, `ModelMeta`). With
     `affect`, the model has a second output, [batch, 2]: arousal and valence in [-1, 1],
@@ -43,6 +44,9 @@ def metadata(
         extra["circumplex"] = {label: list(CIRCUMPLEX[label]) for label in LABELS}
     if temperature is not None:
         extra["temperature"] = temperature
+    if adaptation is not None:
+        # The training statistics the engine's per-stream adaptation starts from.
+        extra["adaptation"] = adaptation
     return extra | {
         "format": 1,
         "name": name,
@@ -116,10 +120,14 @@ def emotty_binary() -> Path:
     raise FileNotFoundError("build emotty first: cargo build --release")
 
 
-def emotty_eval(model_path: Path, files: list[str], jobs: int = 2) -> dict:
-    """Scores a model on files with the product's own `emotty eval --json`."""
+def emotty_eval(model_path: Path, files: list[str], jobs: int = 2, adapt: str | None = None) -> dict:
+    """Scores a model on files with the product's own `emotty eval --json`; `adapt` is
+    its per-stream adaptation (`--adapt`; None: the binary's default)."""
     # Linux allows about 2 MB of arguments: a few thousand paths fit.
-    cmd = [str(emotty_binary()), "eval", "--json", "--jobs", str(jobs), "--model", str(model_path), *files]
+    cmd = [str(emotty_binary()), "eval", "--json", "--jobs", str(jobs), "--model", str(model_path)]
+    if adapt is not None:
+        cmd += ["--adapt", adapt]
+    cmd += files
     # Clip paths in the archive are as `emotty features` saw them, run from the repo root.
     out = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=REPO)
     if out.returncode not in (0, 1) or not out.stdout.strip():

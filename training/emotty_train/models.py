@@ -19,13 +19,15 @@ class Normalize(nn.Module):
     changes most between the studio corpora and a real USB microphone.
     """
 
-    def __init__(self, dim: int, per_window_mean: bool, mean_dims: int | None = None):
+    def __init__(self, dim: int, per_window_mean: bool, mean_dims: int | None = None, mean_from: int = 0):
         super().__init__()
         self.per_window_mean = per_window_mean
         # How many leading values get the per-window mean removed (None: all of them).
         # c0 alone is the frame's log energy: removing only its mean makes the model
         # gain-invariant while keeping the window's average spectral shape (vocal effort).
         self.mean_dims = mean_dims
+        # Values before this one keep their level (see `Ours`, cmn="spectral").
+        self.mean_from = mean_from
         self.register_buffer("mean", torch.zeros(dim))
         self.register_buffer("std", torch.ones(dim))
 
@@ -33,14 +35,21 @@ class Normalize(nn.Module):
         self.mean.copy_(mean)
         self.std.copy_(std.clamp_min(1e-3))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def centre(self, x: torch.Tensor) -> torch.Tensor:
+        """The per-window mean removal alone."""
         if self.per_window_mean:
-            if self.mean_dims is None:
+            if self.mean_from:
+                a, b = self.mean_from, self.mean_dims
+                x = torch.cat([x[:, :, :a], x[:, :, a:b] - x[:, :, a:b].mean(dim=1, keepdim=True), x[:, :, b:]], dim=2)
+            elif self.mean_dims is None:
                 x = x - x.mean(dim=1, keepdim=True)
             else:
                 d = self.mean_dims
                 x = torch.cat([x[:, :, :d] - x[:, :, :d].mean(dim=1, keepdim=True), x[:, :, d:]], dim=2)
-        return (x - self.mean) / self.std
+        return x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.centre(x) - self.mean) / self.std
 
 
 class Ours(nn.Module):
@@ -66,10 +75,17 @@ class Ours(nn.Module):
         strides: tuple[int, int, int] = (2, 2, 2),
         rnn: str = "lstm",
         affect: bool = False,
+        n_mfcc: int = 40,
     ):
         super().__init__()
-        mean_dims = {"all": None, "c0": 1, "none": 0}[cmn]
-        self.norm = Normalize(dim, per_window_mean=cmn != "none", mean_dims=mean_dims)
+        # "spectral": the window's mean is removed from the cepstral shape (c1 onwards)
+        # only; log energy (c0), the pitch track and voicing keep their level, which the
+        # per-stream adaptation (adapt.py) makes relative to the voice and microphone
+        # heard. Loudness and pitch relative to the speaker are arousal's first cues.
+        mean_dims = {"all": None, "c0": 1, "none": 0, "spectral": n_mfcc}[cmn]
+        self.norm = Normalize(
+            dim, per_window_mean=cmn != "none", mean_dims=mean_dims, mean_from=1 if cmn == "spectral" else 0
+        )
 
         def block(cin, cout, k, stride):
             return nn.Sequential(
@@ -235,7 +251,7 @@ class Baseline3(nn.Module):
 
 
 MODELS = {
-    "ours": lambda dim, n_mfcc, **kw: Ours(dim, **kw),
+    "ours": lambda dim, n_mfcc, **kw: Ours(dim, n_mfcc=n_mfcc, **kw),
     "lstm128-dense": lambda dim, n_mfcc, **kw: Baseline1(dim, n_mfcc=n_mfcc),
     "lstm64x2-mean": lambda dim, n_mfcc, **kw: Baseline2(dim, mean_input=True, n_mfcc=n_mfcc),
     "lstm64x2-seq": lambda dim, n_mfcc, **kw: Baseline2(dim, mean_input=False, n_mfcc=n_mfcc),

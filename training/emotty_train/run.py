@@ -106,6 +106,23 @@ def test_files(insts) -> dict[str, list[str]]:
 
 
 def python_scores(model, fs: FeatureSet, test, temperature_before: float = 1.0) -> dict:
+    """`corpus_scores` for each way the model can run: with per-stream adaptation, each
+    clip as its own stream (the default, under the corpus's name), no adaptation
+    (`<corpus>:off`) and each speaker's clips as one stream (`<corpus>:speaker`); without
+    adaptation, once."""
+    prior = getattr(model, "adapt_prior", None)
+    if prior is None:
+        return corpus_scores(model, fs, test, temperature_before)
+    out = {}
+    for mode, suffix in (("file", ""), (None, ":off"), ("speaker", ":speaker")):
+        model.adapt_mode = mode
+        for corpus, r in corpus_scores(model, fs, test, temperature_before).items():
+            out[corpus + suffix] = r
+    model.adapt_mode = "file"
+    return out
+
+
+def corpus_scores(model, fs: FeatureSet, test, temperature_before: float = 1.0) -> dict:
     """What the Python replica of the engine adds to `emotty eval`, per corpus: the UAR with
     the prediction restricted to the corpus's own classes, the arousal ranking (AUC of
     high- against low-arousal clips, from the arousal output where the model has one and
@@ -148,7 +165,11 @@ def evaluate(model, fs: FeatureSet, test, onnx_path: Path, name: str, train_info
     import torch
 
     onnx_path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"state": model.state_dict(), "info": train_info}, onnx_path.with_suffix(".pt"))
+    prior = getattr(model, "adapt_prior", None)
+    torch.save(
+        {"state": model.state_dict(), "info": train_info, "adapt": prior.to_json() if prior else None},
+        onnx_path.with_suffix(".pt"),
+    )
     affect = getattr(model, "affect", None) is not None
     meta = metadata(
         fs.frontend,
@@ -159,26 +180,21 @@ def evaluate(model, fs: FeatureSet, test, onnx_path: Path, name: str, train_info
         metrics={},
         affect=affect,
         temperature=train_info.get("temperature"),
+        adaptation=prior.to_json() if prior else None,
     )
     export_onnx(model, fs.dim, onnx_path, meta)
     out = {"train": train_info, "onnx_bytes": onnx_path.stat().st_size}
-    if getattr(fs, "speaker_normed", False):
-        # Experiment only: the engine does not normalise per speaker, so only the Python
-        # replica of its windowing can score this.
-        for corpus in test_files(test):
-            clean = [i for i in test if i.variant == 0 and i.corpus == corpus]
-            u = uar(np.array([i.label for i in clean]), predict_clips(model, fs, clean))
-            out[corpus] = {"uar": u, "python_uar": u, "accuracy": float("nan")}
-        return out
     replica = python_scores(model, fs, test)
     for corpus, files in test_files(test).items():
         try:
-            report = emotty_eval(onnx_path, files)
+            report = emotty_eval(onnx_path, files, adapt="stream" if prior else None)
             out[corpus] = scores_from_eval(report, corpus)
         except RuntimeError as e:
             # The binary may predate the model's format; `rescore` fills this in later.
             out[corpus] = {"eval_error": str(e)[-500:]}
         out[corpus].update(replica[corpus])
+    for key, r in replica.items():
+        out.setdefault(key, r)
     return out
 
 
@@ -206,6 +222,7 @@ def make_config(args, model: str | None = None, **overrides) -> Config:
         min_crop=args.min_crop,
         affect_weight=args.affect_weight if ours else 0.0,
         val_every=args.val_every,
+        adapt=ours and args.adapt,
     )
     for k, v in overrides.items():
         setattr(cfg, k, v)
@@ -254,20 +271,6 @@ def parse_shares(text: str) -> dict:
 _FS: FeatureSet | None = None
 
 
-def speaker_normalise(fs: FeatureSet) -> None:
-    """Experiment: subtract each (speaker, variant)'s mean feature vector over its speech
-    frames, as a session-long running mean would in the live engine."""
-    groups: dict[tuple[str, int], list[int]] = {}
-    for inst in fs.instances:
-        groups.setdefault((inst.speaker, inst.variant), []).append(inst.row)
-    for rows in groups.values():
-        frames = np.concatenate([fs.frames(r)[fs.speech_flags(r)] for r in rows])
-        mean = frames.mean(0)
-        for r in rows:
-            fs.features[fs.offsets[r] : fs.offsets[r + 1]] -= mean
-    fs.speaker_normed = True
-
-
 def _cv_fold(job):
     """One fold, in a worker process (the archive is shared copy-on-write after fork)."""
     args, k = job
@@ -289,8 +292,6 @@ def cmd_cv(args):
     global _FS
     fs = load_features(args)
     index_tess_words(fs)
-    if args.speaker_norm:
-        speaker_normalise(fs)
     _FS = fs
     folds = [int(f) for f in args.folds.split(",")]
     results = {"model": args.model, "description": DESCRIPTIONS[args.model], "features": args.features, "folds": {}}
@@ -411,7 +412,8 @@ def cmd_rescore(args):
                     test = [i for i in fs.instances if i.speaker == key]
                     onnx_path = WORK / "folds" / f"{args.model}{args.tag}-cross-{key[5:]}.onnx"
                 files = test_files(test)[corpus]
-                report = emotty_eval(onnx_path, files)
+                # A model with adaptation is scored with it, each file its own stream.
+                report = emotty_eval(onnx_path, files, adapt="stream" if f"{corpus}:off" in run else None)
                 del c["eval_error"]
                 c.update(scores_from_eval(report, corpus))
                 changed = True
@@ -431,7 +433,8 @@ def summarize(results: dict) -> dict:
     folds = results["folds"].values()
     summary = {}
     for corpus in ("ravdess", "tess"):
-        rows = [f[corpus] for f in folds if f.get(corpus)]
+        # A fold the engine has not scored yet (`eval_error`) waits for `rescore`.
+        rows = [f[corpus] for f in folds if f.get(corpus) and "eval_error" not in f[corpus]]
         if not rows:
             continue
         summary[corpus] = {m: mean_std([r[m] for r in rows]) for m in ("accuracy", "uar", "macro_f1")}
@@ -734,9 +737,9 @@ def main(argv=None):
         s.add_argument("--jobs", type=int, default=1, help="folds trained in parallel (one core each)")
         s.add_argument("--swa", type=int, default=0, help="average the weights of the last N epochs")
         s.add_argument("--mixup", type=float, default=0.0, help="mixup Beta(a, a); 0 = off")
-        s.add_argument("--cmn", default="all", choices=["all", "c0", "none"], help="per-window mean removal")
+        s.add_argument("--cmn", default="all", choices=["all", "c0", "none", "spectral"], help="per-window mean removal")
+        s.add_argument("--adapt", action="store_true", help="per-stream feature adaptation (adapt.py)")
         s.add_argument("--channels", type=int, default=128)
-        s.add_argument("--speaker-norm", action="store_true", help="experiment: per-speaker mean removal")
         s.add_argument("--ravdess-share", type=float, default=0.6)
         s.add_argument("--shares", default="", help="draws per corpus, e.g. ravdess=0.45,nemo=0.4,tess=0.15")
         s.add_argument("--min-crop", type=int, default=100, help="shortest training crop in frames")

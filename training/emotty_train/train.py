@@ -21,6 +21,7 @@ from .data import (
     engine_windows,
     uar,
 )
+from . import adapt as adaptation
 from .models import MODELS
 
 
@@ -42,6 +43,9 @@ class Config:
     corpus_shares: dict = field(default_factory=dict)
     min_crop: int = 100  # shortest training crop, in frames (data.MIN_CROP in new runs)
     affect_weight: float = 0.0  # weight of the arousal/valence loss (0: no affect head)
+    # Per-stream feature adaptation (adapt.py): trained with a random amount heard, and
+    # validated with each clip as its own stream, as `emotty classify` does by default.
+    adapt: bool = False
     val_every: int = 1  # validate every N epochs (and after the last)
     patience: int = 12
     # Average the weights of the last `swa` epochs (0: keep the best validation epoch).
@@ -95,6 +99,12 @@ class Sampler:
         self.masks = {
             c: torch.tensor([i in fs.corpus_classes[c] for i in range(len(LABELS))]) for c in fs.corpus_classes
         }
+        # With adaptation: the training statistics and each stream's sums.
+        self.prior: adaptation.Prior | None = None
+        self.sums: adaptation.StreamSums | None = None
+        if cfg.adapt:
+            self.prior = adaptation.prior_from(fs, train)
+            self.sums = adaptation.stream_sums(fs)
 
     def group_of(self, corpus: str) -> str:
         if self.cfg.corpus_shares:
@@ -132,6 +142,9 @@ class Sampler:
             frames = self.fs.frames(inst.row)
             speech = self.fs.speech_flags(inst.row)
             xs[b] = frames[self.crop(speech, length) :][:length]
+        if self.prior is not None:
+            scale, shift = adaptation.training_affines(self.prior, self.sums, insts, self.rng)
+            xs = xs * scale[:, None, :] + shift[:, None, :]
         y = torch.tensor([i.label for i in insts])
         mask = torch.stack([self.masks[i.corpus] for i in insts])
         affect = torch.tensor([i.affect for i in insts], dtype=torch.float32)
@@ -175,16 +188,15 @@ def spec_augment(x: torch.Tensor, rng: np.random.Generator, dct: torch.Tensor) -
     return torch.cat([mel @ dct.T, extra], dim=2)
 
 
-def normalisation_stats(sampler: Sampler, per_window_mean: bool, select=None, batches: int = 20):
-    """Mean and std of the model's input; `select` picks the values the model reads
-    (the baselines read the MFCCs only)."""
+def normalisation_stats(sampler: Sampler, norm, select=None, batches: int = 20):
+    """Mean and std of the model's input after `norm`'s per-window mean removal; `select`
+    picks the values the model reads (the baselines read the MFCCs only)."""
     xs = []
     for _ in range(batches):
         x, _ = sampler.batch()
         if select is not None:
             x = select(x)
-        if per_window_mean:
-            x = x - x.mean(dim=1, keepdim=True)
+        x = norm.centre(x)
         xs.append(x.reshape(-1, x.shape[-1]))
     allx = torch.cat(xs)
     return allx.mean(0), allx.std(0)
@@ -225,6 +237,10 @@ def window_outputs(model, fs: FeatureSet, insts: list[Instance]):
     and each window's clip (index into `insts`) and weight (its speech ratio)."""
     model.eval()
     has_affect = getattr(model, "affect", None) is not None
+    # Per-stream adaptation as the engine would run it: the model's training statistics
+    # (None: no adaptation) and the mode ("file" or "speaker") set on the model.
+    prior = getattr(model, "adapt_prior", None)
+    mode = getattr(model, "adapt_mode", None)
     jobs: dict[int, list[tuple[int, int, int, float]]] = {}
     for ci, inst in enumerate(insts):
         n = fs.length(inst.row)
@@ -235,7 +251,12 @@ def window_outputs(model, fs: FeatureSet, insts: list[Instance]):
     for length, items in jobs.items():
         for k in range(0, len(items), 256):
             chunk = items[k : k + 256]
-            x = torch.from_numpy(np.stack([fs.frames(row)[s : s + length] for _, row, s, _ in chunk]))
+            x = np.stack([fs.frames(row)[s : s + length] for _, row, s, _ in chunk])
+            if prior is not None and mode is not None:
+                wins = [(ci, row, s, s + length) for ci, row, s, _ in chunk]
+                scale, shift = adaptation.window_affines(prior, fs, insts, wins, mode)
+                x = x * scale[:, None, :] + shift[:, None, :]
+            x = torch.from_numpy(x)
             if has_affect:
                 lg, af = model.logits_and_affect(x)
                 affects.append(af.numpy())
@@ -321,7 +342,9 @@ def train_model(fs: FeatureSet, train: list[Instance], val: list[Instance], cfg:
     rng = np.random.default_rng(cfg.seed)
     model = MODELS[cfg.model](fs.dim, fs.n_mfcc, **cfg.arch)
     sampler = Sampler(fs, train, cfg, rng)
-    mean, std = normalisation_stats(sampler, model.norm.per_window_mean, getattr(model, "mfcc", None))
+    if sampler.prior is not None:
+        model.adapt_prior, model.adapt_mode = sampler.prior, "file"
+    mean, std = normalisation_stats(sampler, model.norm, getattr(model, "mfcc", None))
     model.norm.set_stats(mean, std)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     total = cfg.epochs * cfg.steps_per_epoch

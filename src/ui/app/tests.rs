@@ -33,6 +33,7 @@ fn started(name: &str) -> Event {
         model_name: "test".into(),
         labels: labels(),
         affect: false,
+        adapting: false,
         sample_rate: 16_000,
         window_s: 3.0,
         hop_s: 0.5,
@@ -422,5 +423,32 @@ fn data_in_the_log_and_the_device_name_cannot_drive_the_terminal() {
     assert!(
         texts.iter().any(|t| t.contains("odd \\e[2J data")),
         "{texts:?}"
+    );
+}
+
+#[test]
+fn a_starts_the_voice_adaptation_afresh_when_the_stream_adapts() {
+    let mut a = app();
+    a.on_event(&started("mic"));
+    assert!(a.on_key(key('a')).is_empty(), "nothing adapts");
+    assert!(
+        log_texts(&a, LogKind::Info)
+            .iter()
+            .any(|l| l.contains("does not adapt")),
+        "{:?}",
+        a.log
+    );
+    let Event::Started(mut info) = started("mic") else {
+        unreachable!()
+    };
+    info.adapting = true;
+    a.on_event(&Event::Started(info));
+    assert_eq!(a.on_key(key('a')), vec![Command::ResetAdaptation]);
+    assert!(
+        log_texts(&a, LogKind::Info)
+            .iter()
+            .any(|l| l.contains("adapting afresh")),
+        "{:?}",
+        a.log
     );
 }

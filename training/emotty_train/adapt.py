@@ -1,0 +1,161 @@
+"""Per-stream feature adaptation, the same arithmetic as the engine's (src/engine/adapt.rs).
+
+A live stream is one voice through one microphone for minutes. The engine keeps running
+sums of the speech frames it has heard in the stream and maps each feature so that the
+stream's statistics land on the training data's:
+
+    x' = (x - m) * sqrt(v_train / v) + m_train
+
+where m and v are the stream's mean and variance blended with the training statistics as
+if those had been heard for `prior_frames` speech frames first. With nothing heard yet the
+map is the identity, so the first seconds behave as without adaptation; after a minute of
+speech the stream's own statistics dominate. Pitch level, loudness and the microphone's
+response are then read relative to this voice and this channel, not to the training
+corpora's.
+
+Training applies the same map per (speaker, augmented variant), a stand-in for one stream,
+with a random amount of speech "heard", so the model is trained for every point between
+no adaptation and full adaptation. Evaluation replays the engine: the statistics of a
+window ending at frame e are those of the stream's speech frames up to e.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# How many speech frames the training statistics count for (5 s of speech).
+PRIOR_FRAMES = 500
+# A stream's variance is never taken below this share of the training variance: a
+# stretch of one steady tone must not blow a feature up.
+MIN_VARIANCE_RATIO = 0.05
+
+
+@dataclass
+class Prior:
+    mean: np.ndarray  # [dim], float64
+    var: np.ndarray  # [dim], float64
+    frames: float = PRIOR_FRAMES
+
+    def to_json(self) -> dict:
+        return {
+            "mean": [round(float(v), 6) for v in self.mean],
+            "std": [round(float(np.sqrt(v)), 6) for v in self.var],
+            "prior_frames": self.frames,
+        }
+
+
+def prior_from(fs, insts, max_frames: int = 2_000_000, seed: int = 0) -> Prior:
+    """Mean and variance of the speech frames of `insts` (every variant they include)."""
+    rows = sorted({i.row for i in insts})
+    rng = np.random.default_rng(seed)
+    if len(rows) > 4000:
+        rows = sorted(rng.choice(rows, 4000, replace=False).tolist())
+    frames = np.concatenate([fs.frames(r)[fs.speech_flags(r)] for r in rows]).astype(np.float64)
+    if len(frames) > max_frames:
+        frames = frames[rng.choice(len(frames), max_frames, replace=False)]
+    return Prior(frames.mean(0), frames.var(0))
+
+
+def affine(prior: Prior, n, s1, s2):
+    """Scale and shift (x' = x * scale + shift) for streams that heard `n` speech frames
+    with sums `s1` and sums of squares `s2`. Broadcasts over leading axes."""
+    n = np.asarray(n, np.float64)[..., None]
+    w = prior.frames + n
+    m = (prior.frames * prior.mean + s1) / w
+    e2 = (prior.frames * (prior.var + prior.mean**2) + s2) / w
+    v = np.maximum(e2 - m**2, MIN_VARIANCE_RATIO * prior.var)
+    v = np.maximum(v, 1e-12)
+    scale = np.sqrt(np.maximum(prior.var, 1e-12) / v)
+    shift = prior.mean - m * scale
+    return scale.astype(np.float32), shift.astype(np.float32)
+
+
+class StreamSums:
+    """Per archive row: sums over its speech frames; per (speaker, variant): the same
+    summed over the speaker's rows (one training "stream")."""
+
+    def __init__(self, fs):
+        n_rows = len(fs.offsets) - 1
+        d = fs.dim
+        self.n = np.zeros(n_rows)
+        self.s1 = np.zeros((n_rows, d))
+        self.s2 = np.zeros((n_rows, d))
+        for r in range(n_rows):
+            f = fs.frames(r)[fs.speech_flags(r)].astype(np.float64)
+            self.n[r] = len(f)
+            self.s1[r] = f.sum(0)
+            self.s2[r] = (f * f).sum(0)
+        self.stream: dict[tuple[str, int], tuple[float, np.ndarray, np.ndarray]] = {}
+        for inst in fs.instances:
+            key = (inst.speaker, inst.variant)
+            n, s1, s2 = self.stream.get(key, (0.0, 0.0, 0.0))
+            self.stream[key] = (n + self.n[inst.row], s1 + self.s1[inst.row], s2 + self.s2[inst.row])
+
+
+def training_affines(prior: Prior, sums: StreamSums, insts, rng: np.random.Generator):
+    """One map per drawn training instance: none (a fifth of the draws), the clip's own
+    statistics (three tenths: a file classified on its own), or its speaker-and-variant
+    stream after a random share of that stream's speech (the rest: a session under way)."""
+    d = len(prior.mean)
+    n = np.zeros(len(insts))
+    s1 = np.zeros((len(insts), d))
+    s2 = np.zeros((len(insts), d))
+    for b, inst in enumerate(insts):
+        u = rng.random()
+        if u < 0.2:
+            continue
+        if u < 0.5:
+            n[b], s1[b], s2[b] = sums.n[inst.row], sums.s1[inst.row], sums.s2[inst.row]
+        else:
+            sn, ss1, ss2 = sums.stream[(inst.speaker, inst.variant)]
+            share = rng.random()
+            n[b], s1[b], s2[b] = share * sn, share * ss1, share * ss2
+    return affine(prior, n, s1, s2)
+
+
+def window_affines(prior: Prior, fs, insts, windows, mode: str):
+    """Maps for evaluation windows, replaying the engine. `windows` holds (clip index into
+    `insts`, row, start, end) per window; `mode` is "file" (each clip its own stream) or
+    "speaker" (a speaker's clips one after another, in path order, as one stream)."""
+    d = len(prior.mean)
+    carried: dict[int, tuple[float, np.ndarray, np.ndarray]] = {}
+    if mode == "speaker":
+        order = sorted(range(len(insts)), key=lambda i: (insts[i].speaker, insts[i].path))
+        totals: dict[str, tuple[float, np.ndarray, np.ndarray]] = {}
+        for ci in order:
+            inst = insts[ci]
+            t = totals.get(inst.speaker, (0.0, np.zeros(d), np.zeros(d)))
+            carried[ci] = t
+            f = fs.frames(inst.row)[fs.speech_flags(inst.row)].astype(np.float64)
+            totals[inst.speaker] = (t[0] + len(f), t[1] + f.sum(0), t[2] + (f * f).sum(0))
+    elif mode != "file":
+        raise ValueError(f"unknown adaptation mode {mode!r}")
+    cums: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    n = np.zeros(len(windows))
+    s1 = np.zeros((len(windows), d))
+    s2 = np.zeros((len(windows), d))
+    for k, (ci, row, _start, end) in enumerate(windows):
+        if row not in cums:
+            f = fs.frames(row).astype(np.float64) * fs.speech_flags(row)[:, None]
+            cums[row] = (
+                np.cumsum(fs.speech_flags(row).astype(np.float64)),
+                np.cumsum(f, axis=0),
+                np.cumsum(f * f, axis=0),
+            )
+        cn, c1, c2 = cums[row]
+        base = carried.get(ci, (0.0, 0.0, 0.0))
+        n[k] = base[0] + cn[end - 1]
+        s1[k] = base[1] + c1[end - 1]
+        s2[k] = base[2] + c2[end - 1]
+    return affine(prior, n, s1, s2)
+
+
+def stream_sums(fs) -> StreamSums:
+    """The archive's `StreamSums`, computed once per process."""
+    sums = getattr(fs, "_stream_sums", None)
+    if sums is None:
+        sums = StreamSums(fs)
+        fs._stream_sums = sums
+    return sums
