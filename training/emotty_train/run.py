@@ -223,6 +223,7 @@ def make_config(args, model: str | None = None, **overrides) -> Config:
         affect_weight=args.affect_weight if ours else 0.0,
         val_every=args.val_every,
         adapt=ours and args.adapt,
+        adversary=args.adversary if ours else 0.0,
     )
     for k, v in overrides.items():
         setattr(cfg, k, v)
@@ -739,6 +740,7 @@ def main(argv=None):
         s.add_argument("--mixup", type=float, default=0.0, help="mixup Beta(a, a); 0 = off")
         s.add_argument("--cmn", default="all", choices=["all", "c0", "none", "spectral"], help="per-window mean removal")
         s.add_argument("--adapt", action="store_true", help="per-stream feature adaptation (adapt.py)")
+        s.add_argument("--adversary", type=float, default=0.0, help="corpus adversary loss weight (0: none)")
         s.add_argument("--channels", type=int, default=128)
         s.add_argument("--ravdess-share", type=float, default=0.6)
         s.add_argument("--shares", default="", help="draws per corpus, e.g. ravdess=0.45,nemo=0.4,tess=0.15")

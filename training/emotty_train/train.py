@@ -46,6 +46,10 @@ class Config:
     # Per-stream feature adaptation (adapt.py): trained with a random amount heard, and
     # validated with each clip as its own stream, as `emotty classify` does by default.
     adapt: bool = False
+    # Weight of a corpus classifier trained through a gradient reversal on the pooled
+    # summary (0: none): the summary is pushed to carry nothing that tells the
+    # training corpora apart (language, studio, microphone), only what the labels need.
+    adversary: float = 0.0
     val_every: int = 1  # validate every N epochs (and after the last)
     patience: int = 12
     # Average the weights of the last `swa` epochs (0: keep the best validation epoch).
@@ -99,6 +103,9 @@ class Sampler:
         self.masks = {
             c: torch.tensor([i in fs.corpus_classes[c] for i in range(len(LABELS))]) for c in fs.corpus_classes
         }
+        # Each training corpus's index, for the corpus adversary.
+        self.corpus_ids = {c: k for k, c in enumerate(sorted({i.corpus for i in train}))}
+        self.last_corpora = torch.zeros(0, dtype=torch.long)
         # With adaptation: the training statistics and each stream's sums.
         self.prior: adaptation.Prior | None = None
         self.sums: adaptation.StreamSums | None = None
@@ -148,6 +155,7 @@ class Sampler:
         y = torch.tensor([i.label for i in insts])
         mask = torch.stack([self.masks[i.corpus] for i in insts])
         affect = torch.tensor([i.affect for i in insts], dtype=torch.float32)
+        self.last_corpora = torch.tensor([self.corpus_ids[i.corpus] for i in insts])
         return torch.from_numpy(xs), y, mask, affect
 
     def crop(self, speech: np.ndarray, length: int) -> int:
@@ -212,6 +220,32 @@ def restricted_cross_entropy(logits, y, mask, smoothing: float):
     target = mask.float() * (smoothing / n)
     target = target + F.one_hot(y, logits.shape[1]).float() * (1 - smoothing)
     return -(target * logp.masked_fill(~mask, 0.0)).sum(dim=1).mean()
+
+
+class _Reverse(torch.autograd.Function):
+    """Identity forward, gradient times -scale backward (Ganin & Lempitsky, 2015)."""
+
+    @staticmethod
+    def forward(ctx, x, scale: float):
+        ctx.scale = scale
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -ctx.scale * grad, None
+
+
+def adversarial_loss(model, adversary, x, y, mask, affect, corpora, cfg: Config, progress: float):
+    """The task losses plus the corpus adversary's, its reversal ramped from 0 to 1 over
+    training as in DANN, so the classes are learned before the corpora are unlearned."""
+    pooled = model.pooled(x)
+    logits = model.head(pooled)
+    loss = restricted_cross_entropy(logits, y, mask, cfg.label_smoothing)
+    if cfg.affect_weight > 0 and model.affect is not None:
+        loss = loss + cfg.affect_weight * F.mse_loss(model.affect(pooled), affect)
+    ramp = 2.0 / (1.0 + math.exp(-10.0 * progress)) - 1.0
+    guess = adversary(_Reverse.apply(pooled, ramp))
+    return loss + cfg.adversary * F.cross_entropy(guess, corpora)
 
 
 def training_loss(model, x, y, mask, affect, cfg: Config):
@@ -346,7 +380,15 @@ def train_model(fs: FeatureSet, train: list[Instance], val: list[Instance], cfg:
         model.adapt_prior, model.adapt_mode = sampler.prior, "file"
     mean, std = normalisation_stats(sampler, model.norm, getattr(model, "mfcc", None))
     model.norm.set_stats(mean, std)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    adversary = None
+    params = list(model.parameters())
+    if cfg.adversary > 0:
+        width = model.head[1].in_features
+        adversary = torch.nn.Sequential(
+            torch.nn.Linear(width, 64), torch.nn.GELU(), torch.nn.Linear(64, len(sampler.corpus_ids))
+        )
+        params += list(adversary.parameters())
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     total = cfg.epochs * cfg.steps_per_epoch
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total, pct_start=0.15)
     fe = fs.frontend
@@ -366,7 +408,10 @@ def train_model(fs: FeatureSet, train: list[Instance], val: list[Instance], cfg:
             x, y, mask, affect = sampler.batch_full()
             if cfg.spec_augment:
                 x = spec_augment(x, rng, dct)
-            if cfg.corpus_shares or cfg.affect_weight > 0:
+            if adversary is not None:
+                progress = (epoch * cfg.steps_per_epoch + len(losses)) / total
+                loss = adversarial_loss(model, adversary, x, y, mask, affect, sampler.last_corpora, cfg, progress)
+            elif cfg.corpus_shares or cfg.affect_weight > 0:
                 loss = training_loss(model, x, y, mask, affect, cfg)
             elif cfg.mixup > 0:
                 lam = float(rng.beta(cfg.mixup, cfg.mixup))
