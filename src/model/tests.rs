@@ -1,4 +1,5 @@
 use super::*;
+use crate::dsp::frontend::FrontendConfig;
 
 #[test]
 fn softmax_matches_hand_computed_values() {
