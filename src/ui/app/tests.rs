@@ -3,6 +3,7 @@ use std::time::Instant;
 use super::*;
 use crate::engine::SourceKind;
 use crate::engine::{Level, SpectrogramColumn, StartInfo, WindowResult};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 fn labels() -> Vec<String> {
     crate::corpus::EMOTIONS
