@@ -11,35 +11,37 @@
 //! any frame for a new window's verdict (two a second), which keeps the bars close to
 //! the audio.
 
-use std::fs::File;
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::mpsc::{RecvTimeoutError, Sender, channel};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use crossterm::event::{self as term_event, Event as TermEvent, KeyEventKind};
 
-use emotty::audio::capture;
 use emotty::audio::source::{Feed, SourceGuard};
 use emotty::config::Colours;
-use emotty::engine::{AnalysisConfig, Analyzer, AudioChunk, EndReason, Engine, Event, SourceKind};
+use emotty::engine::{AnalysisConfig, Analyzer, AudioChunk, EndReason, Engine, Event};
 use emotty::model::Model;
 use emotty::recording::{Recorder, RecorderConfig};
 use emotty::session::{EndRecord, ModelRecord, SessionSetup, SessionWriter};
-use emotty::ui::app::{DeviceEntry, LogKind, Redraw, SourceState};
+use emotty::ui::app::{LogKind, Redraw};
 use emotty::ui::terminal::TerminalGuard;
 use emotty::ui::theme::{self, ColorDepth};
 use emotty::ui::{self, App, AppSetup, Command, Theme};
 
 use super::listen::{check_session_name, describe};
-use super::output::percent;
 use emotty::audio::decode::RawEncoding;
 
 use super::stop::StopSignals;
 use super::{AnalysisArgs, SessionArgs, SourceArgs, analysis_config, load_model, open_source, say};
+
+mod edge;
+mod latency;
+
+use edge::{Edge, Live};
+use latency::{LatencyLog, Pending};
 
 /// Shortest time between two frames: about 30 per second.
 const FRAME: Duration = Duration::from_millis(33);
@@ -96,33 +98,6 @@ pub struct Options<'a> {
 enum Cause {
     Quit,
     Signal(&'static str),
-}
-
-/// The live source: the engine and where it reads from.
-struct Live {
-    engine: Engine,
-    /// What to reopen after a loss (`None`: the default device).
-    wanted: Option<String>,
-    kind: SourceKind,
-}
-
-/// Everything the loop owns besides the app.
-struct Edge {
-    model: Arc<Model>,
-    config: AnalysisConfig,
-    live: Option<Live>,
-    tap_tx: Sender<AudioChunk>,
-    tap_rx: Receiver<AudioChunk>,
-    session: Option<SessionWriter>,
-    recorder: Option<Recorder>,
-    recorder_config: Option<RecorderConfig>,
-    /// A microphone to look for again, and when.
-    retry: Option<(Option<String>, Instant)>,
-    input_ended: bool,
-    /// Why the analysis of the current source failed, if it did: recorded as the
-    /// session's end and the exit status, as `listen` does.
-    failed: Option<String>,
-    latency: Option<LatencyLog>,
 }
 
 pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
@@ -418,355 +393,5 @@ fn event_loop(
                 log.drawn(&mut pending, app.latest_window);
             }
         }
-    }
-}
-
-/// A window waiting to be drawn, for the latency log.
-struct Pending {
-    index: u64,
-    end_s: f64,
-    /// When the window's audio ended (the engine's stream time 0 plus `end_s`).
-    audio_end: Instant,
-    emitted: Instant,
-}
-
-impl Edge {
-    fn drain_tap(&mut self, app: &mut App) {
-        for chunk in self.tap_rx.try_iter() {
-            if let Some(r) = &mut self.recorder {
-                r.feed(&chunk);
-            }
-            if let Some(w) = &mut self.session
-                && app.session_error.is_none()
-                && let Err(e) = w.on_audio(&chunk)
-            {
-                app.session_failed(&e.to_string());
-            }
-        }
-    }
-
-    fn on_event(&mut self, app: &mut App, e: &Event, pending: &mut Vec<Pending>) {
-        if let Some(w) = &mut self.session
-            && app.session_error.is_none()
-            && let Err(err) = w.on_event(e)
-        {
-            app.session_failed(&err.to_string());
-        }
-        if let Some(r) = &mut self.recorder {
-            r.on_event(e);
-        }
-        app.on_event(e);
-        match e {
-            Event::Started(s) => {
-                if let Some(log) = &mut self.latency {
-                    log.started = Some(s.started_at);
-                }
-            }
-            Event::Window(w) if !app.paused => {
-                if let Some(log) = &self.latency
-                    && let Some(t0) = log.started
-                {
-                    pending.push(Pending {
-                        index: w.index,
-                        end_s: w.end_s,
-                        audio_end: t0 + Duration::from_secs_f64(w.end_s.max(0.0)),
-                        emitted: w.emitted_at,
-                    });
-                }
-            }
-            Event::Ended(reason) => {
-                // A clip in progress keeps what it has.
-                self.stop_recording(app);
-                let live = self.live.take();
-                match reason {
-                    EndReason::EndOfInput => self.input_ended = true,
-                    EndReason::Failed(m) => self.failed = Some(m.clone()),
-                    EndReason::DeviceLost(m) => {
-                        // The session keeps the loss as an event, not only as the end
-                        // reason: the monitor goes on, and the device may come back.
-                        if let Some(w) = &mut self.session
-                            && app.session_error.is_none()
-                            && let Err(err) = w.on_event(&Event::Warning {
-                                message: format!("device lost: {m}"),
-                            })
-                        {
-                            app.session_failed(&err.to_string());
-                        }
-                        if let Some(l) = &live
-                            && l.kind == SourceKind::Microphone
-                        {
-                            self.retry = Some((l.wanted.clone(), Instant::now() + RETRY_LOST));
-                        }
-                    }
-                    _ => {}
-                }
-                drop(live);
-            }
-            _ => {}
-        }
-    }
-
-    fn execute(&mut self, app: &mut App, cmd: Command) {
-        match cmd {
-            Command::Quit => {}
-            Command::Marker(label) => {
-                let saved = self.with_session(app, |w| w.marker(&label));
-                app.marker_logged(&label, saved);
-            }
-            Command::Note(text) => {
-                let saved = self.with_session(app, |w| w.note(&text));
-                app.note_logged(&text, saved);
-            }
-            Command::Pause => {
-                self.with_session(app, |w| w.pause());
-            }
-            Command::ResetAdaptation => {
-                if let Some(l) = &self.live {
-                    l.engine.reset_adaptation();
-                }
-            }
-            Command::Resume => {
-                self.with_session(app, |w| w.resume());
-            }
-            Command::StartRecording(label) => {
-                if self.live.is_none() {
-                    app.log(LogKind::Error, "nothing to record: no audio source");
-                    return;
-                }
-                let Some(r) = &mut self.recorder else {
-                    app.log(LogKind::Error, "recordings are not available");
-                    return;
-                };
-                match r
-                    .check_writable()
-                    .and_then(|()| r.start(&label, None, None))
-                {
-                    Ok(()) => app.recording_started(&label),
-                    Err(e) => app.log(LogKind::Error, format!("cannot record: {e}")),
-                }
-            }
-            Command::StopRecording => self.stop_recording(app),
-            Command::DiscardRecording => {
-                if let Some(r) = &mut self.recorder
-                    && r.is_recording()
-                {
-                    r.cancel();
-                    app.recording_ended(LogKind::Info, "recording discarded");
-                }
-            }
-            Command::ListDevices => {
-                let list = match capture::list_input_devices() {
-                    Ok(devices) => capture::usable(&devices)
-                        .map(|d| DeviceEntry {
-                            name: d.name.clone(),
-                            id: d.id.clone(),
-                            detail: format!(
-                                "{} ch, {} Hz",
-                                d.channels.unwrap_or(0),
-                                d.sample_rate.unwrap_or(0)
-                            ),
-                            is_default: d.is_default,
-                        })
-                        .collect(),
-                    Err(e) => {
-                        app.log(LogKind::Error, e.to_string());
-                        Vec::new()
-                    }
-                };
-                app.show_devices(list);
-            }
-            Command::SwitchDevice { id, name } => self.switch_device(app, &id, &name),
-        }
-    }
-
-    /// Runs `f` on the session; false when there is none or it failed.
-    fn with_session(
-        &mut self,
-        app: &mut App,
-        f: impl FnOnce(&mut SessionWriter) -> Result<(), emotty::session::SessionError>,
-    ) -> bool {
-        match &mut self.session {
-            Some(w) if app.session_error.is_none() => match f(w) {
-                Ok(()) => true,
-                Err(e) => {
-                    app.session_failed(&e.to_string());
-                    false
-                }
-            },
-            _ => false,
-        }
-    }
-
-    fn stop_recording(&mut self, app: &mut App) {
-        let Some(r) = &mut self.recorder else { return };
-        if !r.is_recording() {
-            return;
-        }
-        // The audio that is already in the tap belongs to the clip.
-        for chunk in self.tap_rx.try_iter() {
-            r.feed(&chunk);
-            if let Some(w) = &mut self.session
-                && app.session_error.is_none()
-                && let Err(e) = w.on_audio(&chunk)
-            {
-                app.session_failed(&e.to_string());
-            }
-        }
-        match r.stop() {
-            Ok(saved) => {
-                let e = &saved.entry;
-                let heard = match &e.prediction {
-                    Some(p) => format!(
-                        ", model heard {} {}",
-                        p.emotion,
-                        percent(p.probs.get(&p.emotion).copied().unwrap_or(0.0)).trim()
-                    ),
-                    None => ", model heard no speech".into(),
-                };
-                let text = format!("saved {} ({:.1} s{heard})", e.file, e.duration);
-                self.with_session(app, |w| w.recording_saved(&saved));
-                app.recording_ended(LogKind::Recording, text);
-            }
-            Err(e) => app.recording_ended(LogKind::Error, format!("recording not saved: {e}")),
-        }
-    }
-
-    /// A fresh recorder for a new engine: its frame numbers and times start at 0.
-    fn new_recorder(&mut self, app: &mut App) {
-        self.recorder = match &self.recorder_config {
-            Some(cfg) => {
-                match Recorder::new(cfg.clone(), Some(ModelRecord::from_info(self.model.info()))) {
-                    Ok(r) => Some(r),
-                    Err(e) => {
-                        app.recording_unavailable = Some(e.to_string());
-                        None
-                    }
-                }
-            }
-            None => None,
-        };
-    }
-
-    fn switch_device(&mut self, app: &mut App, id: &str, name: &str) {
-        if app.source.as_ref().is_some_and(|s| s.name == name) && self.live.is_some() {
-            app.log(LogKind::Info, format!("already on {name}"));
-            return;
-        }
-        self.stop_recording(app);
-        // The old stream goes first: many ALSA devices take one reader at a time.
-        let previous = self.live.take().map(|l| (l.wanted, l.kind));
-        self.drain_tap(app);
-        let wanted = if id.is_empty() { name } else { id };
-        match capture::open(Some(wanted)) {
-            Ok((feed, guard)) => {
-                match start_engine(
-                    feed,
-                    guard,
-                    &self.model,
-                    &self.config,
-                    &self.tap_tx,
-                    Some(wanted.to_string()),
-                ) {
-                    Ok(live) => {
-                        self.live = Some(live);
-                        self.retry = None;
-                        self.input_ended = false;
-                        self.failed = None;
-                        self.new_recorder(app);
-                    }
-                    Err(e) => app.log(LogKind::Error, format!("cannot use {name}: {e:#}")),
-                }
-            }
-            Err(e) => {
-                app.log(LogKind::Error, format!("cannot open {name}: {e}"));
-                // Back to the microphone we had, if it was one.
-                if let Some((w, SourceKind::Microphone)) = previous {
-                    self.retry = Some((w, Instant::now()));
-                } else if app.source.is_none() {
-                    app.no_device(e.to_string());
-                }
-            }
-        }
-    }
-
-    fn tick(&mut self, app: &mut App) {
-        if let Some(w) = &mut self.session
-            && app.session_error.is_none()
-            && let Err(e) = w.tick()
-        {
-            app.session_failed(&e.to_string());
-        }
-        if self.recorder.as_ref().is_some_and(Recorder::is_full) {
-            self.stop_recording(app);
-        }
-        if self.live.is_none()
-            && let Some((wanted, at)) = &self.retry
-            && Instant::now() >= *at
-        {
-            let wanted = wanted.clone();
-            match capture::open(wanted.as_deref()) {
-                Ok((feed, guard)) => {
-                    match start_engine(feed, guard, &self.model, &self.config, &self.tap_tx, wanted)
-                    {
-                        Ok(live) => {
-                            self.live = Some(live);
-                            self.retry = None;
-                            self.new_recorder(app);
-                        }
-                        Err(e) => {
-                            app.log(LogKind::Error, format!("{e:#}"));
-                            self.retry = None;
-                        }
-                    }
-                }
-                Err(_) => {
-                    let every = if matches!(app.source_state, SourceState::Lost(_)) {
-                        RETRY_LOST
-                    } else {
-                        RETRY_NONE
-                    };
-                    self.retry = Some((wanted, Instant::now() + every));
-                }
-            }
-        }
-    }
-}
-
-/// `--latency-log FILE`: one JSON line per window drawn, with the time from the end
-/// of its audio (and from the engine sending it) to the frame that showed it.
-struct LatencyLog {
-    file: File,
-    started: Option<Instant>,
-}
-
-impl LatencyLog {
-    fn create(path: &std::path::Path) -> Result<LatencyLog> {
-        let file = File::create(path)
-            .with_context(|| format!("{}: cannot create the latency log", path.display()))?;
-        Ok(LatencyLog {
-            file,
-            started: None,
-        })
-    }
-
-    /// A frame was just flushed: the windows up to `shown` are on screen.
-    fn drawn(&mut self, pending: &mut Vec<Pending>, shown: Option<u64>) {
-        let now = Instant::now();
-        let Some(shown) = shown else { return };
-        pending.retain(|p| {
-            if p.index > shown {
-                return true;
-            }
-            let ms = |t: Instant| now.saturating_duration_since(t).as_secs_f64() * 1000.0;
-            let _ = writeln!(
-                self.file,
-                "{{\"window\":{},\"end_s\":{:.3},\"audio_end_to_screen_ms\":{:.2},\"emitted_to_screen_ms\":{:.2}}}",
-                p.index,
-                p.end_s,
-                ms(p.audio_end),
-                ms(p.emitted)
-            );
-            false
-        });
     }
 }
