@@ -12,11 +12,13 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::audio::source::{self, Pace};
-use crate::engine::analyzer::argmax;
+use crate::emotion;
 use crate::engine::{
     Adapt, AnalysisConfig, EndReason, Engine, Event, SourceInfo, StreamStats, WindowResult,
 };
-use crate::model::{Affect, Model};
+use crate::model::Model;
+
+pub use crate::emotion::Verdict;
 
 /// What the engine made of one clip.
 #[derive(Debug, Clone, Serialize)]
@@ -28,15 +30,6 @@ pub struct ClipResult {
     /// Seconds of it the VAD judged to be speech.
     pub speech_s: f64,
     pub verdict: Option<Verdict>,
-}
-
-/// The clip-level emotion.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Verdict {
-    pub probs: Vec<f32>,
-    pub top: usize,
-    /// Arousal and valence, weighted like the probabilities, from models that rate them.
-    pub affect: Option<Affect>,
 }
 
 impl ClipResult {
@@ -146,7 +139,7 @@ pub fn collect(
     if duration_s == 0.0 {
         return Err(failed("contains no audio samples".into()));
     }
-    let verdict = summarize(&windows);
+    let verdict = emotion::verdict(&windows);
     Ok(ClipResult {
         source,
         windows,
@@ -163,40 +156,4 @@ fn strip_name(message: &str, name: &str) -> String {
         .and_then(|m| m.strip_prefix(": "))
         .unwrap_or(message)
         .to_string()
-}
-
-/// Speech-weighted mean of the windows' probabilities (and of their arousal and
-/// valence); `None` if no window had speech.
-pub fn summarize(windows: &[WindowResult]) -> Option<Verdict> {
-    let mut sum: Vec<f64> = Vec::new();
-    let mut affect_sum = [0.0f64; 2];
-    let mut weight = 0.0f64;
-    let mut affect_weight = 0.0f64;
-    for w in windows {
-        if let Some(probs) = w.probs() {
-            if sum.is_empty() {
-                sum = vec![0.0; probs.len()];
-            }
-            let wt = f64::from(w.speech_ratio.max(1e-3));
-            for (s, p) in sum.iter_mut().zip(probs) {
-                *s += wt * f64::from(*p);
-            }
-            weight += wt;
-            if let Some(a) = w.affect() {
-                affect_sum[0] += wt * f64::from(a.arousal);
-                affect_sum[1] += wt * f64::from(a.valence);
-                affect_weight += wt;
-            }
-        }
-    }
-    if weight == 0.0 {
-        return None;
-    }
-    let probs: Vec<f32> = sum.iter().map(|s| (s / weight) as f32).collect();
-    let top = argmax(&probs);
-    let affect = (affect_weight > 0.0).then(|| Affect {
-        arousal: (affect_sum[0] / affect_weight) as f32,
-        valence: (affect_sum[1] / affect_weight) as f32,
-    });
-    Some(Verdict { probs, top, affect })
 }

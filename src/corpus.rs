@@ -25,17 +25,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-/// The eight classes, in the order the model reports them (RAVDESS's own order).
-pub const EMOTIONS: [&str; 8] = [
-    "neutral",
-    "calm",
-    "happy",
-    "sad",
-    "angry",
-    "fearful",
-    "disgust",
-    "surprised",
-];
+use crate::emotion::{self, EMOTIONS};
 
 /// File name extensions treated as audio when walking directories.
 const AUDIO_EXTENSIONS: [&str; 8] = ["wav", "flac", "aif", "aiff", "aifc", "mp3", "ogg", "m4a"];
@@ -96,11 +86,6 @@ pub enum CorpusError {
         #[source]
         source: std::io::Error,
     },
-}
-
-/// Index of a label in [`EMOTIONS`].
-pub fn emotion_index(label: &str) -> Option<usize> {
-    EMOTIONS.iter().position(|e| *e == label)
 }
 
 /// Walks each path (a directory or a single file) and labels every audio file in it.
@@ -313,7 +298,7 @@ fn read_manifest(dir: &Path, scan: &mut Scan) -> BTreeMap<PathBuf, ManifestEntry
             // A line whose clip is gone (deleted by hand, or a copy that missed it)
             // would otherwise vanish without a word.
             Ok(entry)
-                if emotion_index(&entry.label).is_some() && !dir.join(&entry.file).is_file() =>
+                if emotion::index(&entry.label).is_some() && !dir.join(&entry.file).is_file() =>
             {
                 scan.warnings.push(format!(
                     "{}:{}: {} is listed but missing",
@@ -322,7 +307,7 @@ fn read_manifest(dir: &Path, scan: &mut Scan) -> BTreeMap<PathBuf, ManifestEntry
                     entry.file.display()
                 ))
             }
-            Ok(entry) if emotion_index(&entry.label).is_some() => {
+            Ok(entry) if emotion::index(&entry.label).is_some() => {
                 map.insert(dir.join(&entry.file), entry);
             }
             Ok(entry) => scan.warnings.push(format!(

@@ -28,11 +28,12 @@ use serde::Serialize;
 
 use crate::audio::decode;
 use crate::augment::{self, Recipe, Rng};
-use crate::corpus::{Clip, EMOTIONS, emotion_index};
+use crate::corpus::Clip;
 use crate::dsp::frontend::FrontendConfig;
 use crate::dsp::level::BlockLevel;
 use crate::dsp::resample::{Resampler, downmix};
 use crate::dsp::vad::VadConfig;
+use crate::emotion::{self, EMOTIONS};
 use crate::engine::analyzer::{FeatureStream, StreamFrame, StreamSink};
 
 /// Features of one clip.
@@ -308,7 +309,7 @@ pub fn export(
                     features.extend_from_slice(&f.features);
                     speech.extend(f.speech.iter().map(|&s| u8::from(s)));
                     offsets.push(offsets.last().copied().unwrap_or(0) + f.frames as i64);
-                    labels.push(emotion_index(&clip.label).unwrap_or(0) as i64);
+                    labels.push(emotion::index(&clip.label).unwrap_or(0) as i64);
                     clip_index.push(meta_clips.len() as i64);
                     variant.push(v as i64);
                     recipes.push(recipe.clone());

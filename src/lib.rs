@@ -15,11 +15,11 @@ pub mod config;
 pub mod corpus;
 pub mod dsp;
 pub mod durable;
+pub mod emotion;
 pub mod engine;
 pub mod features;
 pub mod metrics;
 pub mod model;
-pub mod palette;
 pub mod recording;
 pub mod session;
 #[cfg(test)]

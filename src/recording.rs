@@ -60,9 +60,10 @@ use chrono::{DateTime, FixedOffset, Local};
 use serde::{Deserialize, Serialize};
 
 use crate::audio::wav::WavAppender;
-use crate::corpus::{EMOTIONS, MANIFEST};
+use crate::corpus::MANIFEST;
 use crate::durable::{self, TempFile};
-use crate::engine::{AudioChunk, Event};
+use crate::emotion::EMOTIONS;
+use crate::engine::{AudioChunk, Event, WindowResult};
 use crate::session::ModelRecord;
 use crate::session::format::SourceRecord;
 
@@ -122,27 +123,17 @@ pub fn check_speaker(id: &str) -> Result<(), String> {
 
 /// An emotion name (any case) or its number 1–8, as on the monitor's keys.
 pub fn parse_label(s: &str) -> Result<&'static str, RecordingError> {
-    let lower = s.trim().to_ascii_lowercase();
-    if let Ok(n) = lower.parse::<usize>()
-        && (1..=EMOTIONS.len()).contains(&n)
-    {
-        return Ok(EMOTIONS[n - 1]);
-    }
-    EMOTIONS
-        .iter()
-        .find(|e| **e == lower)
-        .copied()
-        .ok_or_else(|| RecordingError::Label(s.to_string()))
+    crate::emotion::parse(s).ok_or_else(|| RecordingError::Label(s.to_string()))
 }
 
 /// What the model said about a clip while it was recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Prediction {
-    /// Top label of the mean probabilities.
+    /// Top label of the verdict ([`crate::emotion::verdict`]).
     pub emotion: String,
-    /// Mean probabilities of the speech windows covering the clip, per label.
+    /// The speech windows covering the clip, pooled as a clip's verdict, per label.
     pub probs: BTreeMap<String, f32>,
-    /// How many windows were averaged.
+    /// How many speech windows were pooled.
     pub windows: usize,
     pub model: String,
     pub model_sha256: String,
@@ -294,9 +285,6 @@ fn open_take(label_dir: &Path, rate: u32, channels: u16) -> Result<Take, Recordi
     Ok(Take { tmp, wav })
 }
 
-/// A window's span and probabilities (`None`: no speech).
-type Seen = (f64, f64, Option<Vec<f32>>);
-
 /// Records labeled clips from the engine's tap. See the module documentation.
 pub struct Recorder {
     cfg: RecorderConfig,
@@ -310,7 +298,7 @@ pub struct Recorder {
     /// Source frame index just after the last frame fed.
     next_frame: u64,
     active: Option<Active>,
-    windows: VecDeque<Seen>,
+    windows: VecDeque<WindowResult>,
 }
 
 impl Recorder {
@@ -364,15 +352,14 @@ impl Recorder {
                 self.source = Some(SourceRecord::from(&s.source));
             }
             Event::Window(w) => {
-                self.windows
-                    .push_back((w.start_s, w.end_s, w.probs().map(<[f32]>::to_vec)));
+                self.windows.push_back(w.clone());
                 // Keep what a clip could still need: everything from its start while
                 // recording, the last minute otherwise.
                 let keep_from = match &self.active {
                     Some(a) => a.first_frame as f64 / f64::from(a.rate.max(1)) - 60.0,
                     None => w.end_s - 60.0,
                 };
-                while self.windows.front().is_some_and(|f| f.1 < keep_from) {
+                while self.windows.front().is_some_and(|f| f.end_s < keep_from) {
                     self.windows.pop_front();
                 }
             }
@@ -537,40 +524,26 @@ impl Recorder {
         let rate = f64::from(a.rate.max(1));
         let c0 = a.first_frame as f64 / rate;
         let c1 = (a.first_frame + a.frames()) as f64 / rate;
-        let mut sum = vec![0.0f64; self.labels.len()];
-        let mut n = 0;
-        for (ws, we, probs) in &self.windows {
-            let overlap = we.min(c1) - ws.max(c0);
-            // A window covers the clip when at least half of the shorter of the two
-            // lies in the other: the clip's audio is a real part of what it heard.
-            if overlap <= 0.0 || overlap < 0.5 * (we - ws).min(c1 - c0) {
-                continue;
-            }
-            if let Some(p) = probs {
-                for (acc, v) in sum.iter_mut().zip(p) {
-                    *acc += f64::from(*v);
-                }
-                n += 1;
-            }
-        }
-        if n == 0 {
-            return None;
-        }
-        let mean: Vec<f32> = sum.iter().map(|s| (s / n as f64) as f32).collect();
-        let top = mean
+        // A window covers the clip when at least half of the shorter of the two lies in
+        // the other: the clip's audio is a real part of what it heard.
+        let covering: Vec<&WindowResult> = self
+            .windows
             .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .map(|(i, _)| i)?;
+            .filter(|w| {
+                let overlap = w.end_s.min(c1) - w.start_s.max(c0);
+                overlap > 0.0 && overlap >= 0.5 * (w.end_s - w.start_s).min(c1 - c0)
+            })
+            .collect();
+        let verdict = crate::emotion::verdict(covering.iter().copied())?;
         Some(Prediction {
-            emotion: self.labels.get(top)?.clone(),
+            emotion: self.labels.get(verdict.top)?.clone(),
             probs: self
                 .labels
                 .iter()
-                .zip(&mean)
+                .zip(&verdict.probs)
                 .map(|(l, p)| (l.clone(), (p * 1e4).round() / 1e4))
                 .collect(),
-            windows: n,
+            windows: covering.iter().filter(|w| w.probs().is_some()).count(),
             model: model.name.clone(),
             model_sha256: model.sha256.clone(),
         })

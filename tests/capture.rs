@@ -14,7 +14,7 @@ const ANGRY: &str = "tests/fixtures/corpus/ravdess/Actor_19/03-01-05-02-01-01-19
 
 fn probs(v: &Value) -> Vec<f64> {
     let obj = v["probs"].as_object().unwrap();
-    emotty::corpus::EMOTIONS
+    emotty::emotion::EMOTIONS
         .iter()
         .map(|l| obj[*l].as_f64().unwrap())
         .collect()

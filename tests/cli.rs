@@ -41,7 +41,7 @@ fn corpus_files() -> Vec<String> {
 
 fn probs_of(v: &Value) -> Vec<f64> {
     let obj = v["probs"].as_object().unwrap();
-    emotty::corpus::EMOTIONS
+    emotty::emotion::EMOTIONS
         .iter()
         .map(|l| obj[*l].as_f64().unwrap())
         .collect()
@@ -69,7 +69,7 @@ fn classify_gives_a_verdict_per_file_in_three_formats() {
             .max_by(|a, b| a.1.total_cmp(b.1))
             .unwrap()
             .0;
-        assert_eq!(row["emotion"], emotty::corpus::EMOTIONS[top]);
+        assert_eq!(row["emotion"], emotty::emotion::EMOTIONS[top]);
         // Real sentences: speech, but not wall to wall (RAVDESS has a second of room
         // on each side).
         let speech = row["speech_ratio"].as_f64().unwrap();
@@ -569,10 +569,10 @@ fn eval_scores_the_fixture_corpora_per_corpus_and_pooled() {
     let scan = emotty::corpus::scan(&[fixture(CORPUS)]).unwrap();
     let mut pooled = [[0u64; 9]; 8];
     for (v, clip) in verdicts.iter().zip(&scan.clips) {
-        let t = emotty::corpus::emotion_index(&clip.label).unwrap();
+        let t = emotty::emotion::index(&clip.label).unwrap();
         let p = v["emotion"]
             .as_str()
-            .map(|e| emotty::corpus::emotion_index(e).unwrap())
+            .map(|e| emotty::emotion::index(e).unwrap())
             .unwrap_or(8);
         pooled[t][p] += 1;
     }
@@ -1048,10 +1048,7 @@ fn features_are_exactly_the_front_end_of_the_decoded_clips() {
         assert_eq!(rows.len(), direct.len());
         assert!(rows.iter().zip(&direct).all(|(a, b)| a == b), "clip {i}");
         let label = clip["label"].as_str().unwrap();
-        assert_eq!(
-            labels[i] as usize,
-            emotty::corpus::emotion_index(label).unwrap()
-        );
+        assert_eq!(labels[i] as usize, emotty::emotion::index(label).unwrap());
     }
     // An unwritable destination fails cleanly and leaves nothing behind.
     let bad = tmp.path().join("no/such/dir/f.npz");

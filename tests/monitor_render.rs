@@ -23,7 +23,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Color;
 use ratatui::widgets::Widget;
 
-use emotty::corpus::EMOTIONS as LABELS;
+use emotty::emotion::EMOTIONS as LABELS;
 
 fn truecolor() -> Theme {
     Theme::new(ColorDepth::TrueColor, true)

@@ -11,7 +11,7 @@ use emotty::dsp::vad::VadConfig;
 use emotty::features::clip_features;
 use emotty::model::{Model, OutputKind, find_default_model};
 
-use emotty::corpus::EMOTIONS as LABELS;
+use emotty::emotion::EMOTIONS as LABELS;
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -11,11 +11,9 @@ use serde_json::{Value, json};
 
 use super::format::{EventKind, EventRecord, TimelineRow};
 use super::store::Loaded;
-use super::summary::{emotion_changes, hold_windows, shares};
+use super::summary::{emotion_changes, shares};
+use crate::emotion::{CHANGE_HOLD_S, hold_windows};
 use crate::text::csv_field;
-
-/// Seconds a new emotion must prevail before it counts as a change.
-pub const CHANGE_HOLD_S: f64 = 1.5;
 
 /// The hold in windows for this session.
 pub fn change_hold(loaded: &Loaded) -> usize {

@@ -9,6 +9,7 @@
 //! ratio, and that speech time goes to the row's top emotion.
 
 use super::format::{EventKind, EventRecord, Summary, TimelineRow};
+use crate::emotion::{Change, ChangeTracker};
 
 /// Builds a [`Summary`] from rows and events as they come.
 #[derive(Debug, Clone, Default)]
@@ -128,26 +129,7 @@ pub fn shares(summary: &Summary) -> Vec<(String, f64)> {
     v
 }
 
-/// A change of the prevailing emotion.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Change {
-    /// End of the first window of the new emotion, in seconds.
-    pub t: f64,
-    pub from: Option<String>,
-    pub to: String,
-}
-
-/// Consecutive speech windows a new emotion must top before it counts as a change, at
-/// the given hop: about `hold_s` seconds, and never fewer than two windows. One window
-/// flickering to another emotion is noise, not a change a therapist needs to see.
-pub fn hold_windows(hold_s: f64, hop_s: f64) -> usize {
-    if hop_s <= 0.0 {
-        return 2;
-    }
-    ((hold_s / hop_s).round() as usize).max(2)
-}
-
-/// The debounced emotion changes. No-speech windows neither confirm nor break a run.
+/// The debounced emotion changes of a session's rows. No-speech windows neither confirm nor break a run.
 pub fn emotion_changes(rows: &[TimelineRow], hold: usize) -> Vec<Change> {
     let mut tracker = ChangeTracker::new(hold);
     rows.iter()
@@ -155,63 +137,10 @@ pub fn emotion_changes(rows: &[TimelineRow], hold: usize) -> Vec<Change> {
         .collect()
 }
 
-/// [`emotion_changes`] one window at a time, for a live display: the monitor's log and
-/// `sessions show` then report the same changes at the same times.
-#[derive(Debug, Clone)]
-pub struct ChangeTracker {
-    hold: usize,
-    current: Option<String>,
-    /// A new emotion being confirmed: its name, the end of its first window, how many
-    /// windows in a row it has topped.
-    candidate: Option<(String, f64, usize)>,
-}
-
-impl ChangeTracker {
-    /// `hold` windows in a row confirm a change (see [`hold_windows`]).
-    pub fn new(hold: usize) -> ChangeTracker {
-        ChangeTracker {
-            hold: hold.max(1),
-            current: None,
-            candidate: None,
-        }
-    }
-
-    /// The prevailing emotion, once one is confirmed.
-    pub fn current(&self) -> Option<&str> {
-        self.current.as_deref()
-    }
-
-    /// Feeds a window ending at `end_s` with its top emotion (`None`: no speech);
-    /// returns the change it confirms, if any.
-    pub fn push(&mut self, end_s: f64, emotion: Option<&str>) -> Option<Change> {
-        let e = emotion?;
-        if Some(e) == self.current.as_deref() {
-            self.candidate = None;
-            return None;
-        }
-        let (since, count) = match &self.candidate {
-            Some((c, since, n)) if c == e => (*since, n + 1),
-            _ => (end_s, 1),
-        };
-        if count >= self.hold {
-            let change = Change {
-                t: since,
-                from: self.current.take(),
-                to: e.to_string(),
-            };
-            self.current = Some(e.to_string());
-            self.candidate = None;
-            Some(change)
-        } else {
-            self.candidate = Some((e.to_string(), since, count));
-            None
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::emotion::hold_windows;
     use chrono::Utc;
 
     fn row(i: u64, end: f64, emotion: Option<&str>, speech: f32) -> TimelineRow {

@@ -22,7 +22,7 @@ use std::fmt::Write as _;
 use super::export::event_text;
 use super::format::EventKind;
 use super::store::Loaded;
-use crate::palette;
+use crate::emotion;
 
 const WIDTH: f64 = 1100.0;
 const LEFT: f64 = 64.0;
@@ -267,7 +267,7 @@ pub fn render(loaded: &Loaded) -> String {
         runs.push(&cols[st..]);
     }
     for (k, label) in labels.iter().enumerate() {
-        let (r, g, b) = palette::label(label, k);
+        let (r, g, b) = emotion::label_colour(label, k);
         let _ = writeln!(
             s,
             r#"<g class="emotion" data-emotion="{}" fill="rgb({r},{g},{b})">"#,
@@ -433,7 +433,7 @@ pub fn render(loaded: &Loaded) -> String {
     );
     let mut ly = TOP + 14.0;
     for (k, label) in labels.iter().enumerate() {
-        let (r, g, b) = palette::label(label, k);
+        let (r, g, b) = emotion::label_colour(label, k);
         let _ = writeln!(
             s,
             r#"<rect x="{lx:.1}" y="{ly:.1}" width="14" height="14" fill="rgb({r},{g},{b})"/><text x="{:.1}" y="{:.1}">{}</text>"#,

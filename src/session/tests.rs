@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::format::*;
 use super::store::{self, Status};
 use super::*;
-use crate::corpus::EMOTIONS;
+use crate::emotion::EMOTIONS;
 use crate::engine::{
     AudioChunk, EndReason, Event, Level, Outcome, SourceInfo, SourceKind, StartInfo, Stats,
     WindowResult,

@@ -13,9 +13,8 @@ mod keys;
 
 pub use keys::{Action, BINDINGS, Binding, action_of};
 
+use crate::emotion::{CHANGE_HOLD_S, ChangeTracker, hold_windows};
 use crate::engine::{EndReason, Event, Outcome, SourceInfo, Stats};
-use crate::session::export::CHANGE_HOLD_S;
-use crate::session::summary::{ChangeTracker, hold_windows};
 
 /// Spectrogram frames (10 ms each) averaged into one screen column: 40 ms a column
 /// shows about 3 s at 80 columns and 7 s at 200.

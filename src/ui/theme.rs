@@ -56,9 +56,9 @@ impl ColorDepth {
 }
 
 /// An RGB colour, converted on use.
-pub use crate::palette::Rgb;
+pub use crate::emotion::Rgb;
 
-/// The 16-colour stand-ins for the emotions' colours ([`crate::palette`]).
+/// The 16-colour stand-ins for the emotions' colours ([`crate::emotion`]).
 const EMOTION_ANSI: [(&str, Color); 8] = [
     ("neutral", Color::Gray),
     ("calm", Color::Cyan),
@@ -121,7 +121,7 @@ impl Theme {
     /// The colour of an emotion label (unknown labels are grey).
     pub fn emotion(&self, label: &str) -> Color {
         let ansi = EMOTION_ANSI.iter().find(|(l, _)| *l == label);
-        match (crate::palette::emotion(label), ansi) {
+        match (crate::emotion::colour(label), ansi) {
             (Some(rgb), Some((_, ansi))) => self.rgb(rgb, *ansi),
             _ => self.rgb((150, 150, 150), Color::Gray),
         }

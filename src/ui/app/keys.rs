@@ -181,7 +181,7 @@ impl App {
                     && (1..=8).contains(&d)
                     && !ctrl_c
                 {
-                    let label = crate::corpus::EMOTIONS[d as usize - 1];
+                    let label = crate::emotion::EMOTIONS[d as usize - 1];
                     return vec![Command::StartRecording(label.to_string())];
                 }
                 // Esc, r or anything else: no recording.

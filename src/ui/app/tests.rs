@@ -6,7 +6,7 @@ use crate::engine::{Level, SpectrogramColumn, StartInfo, WindowResult};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 fn labels() -> Vec<String> {
-    crate::corpus::EMOTIONS
+    crate::emotion::EMOTIONS
         .iter()
         .map(|s| s.to_string())
         .collect()

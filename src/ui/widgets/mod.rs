@@ -45,35 +45,7 @@ const ASCII_BORDER: border::Set = border::Set {
     horizontal_bottom: "-",
 };
 
-/// The emoji of an emotion label.
-pub fn emoji(label: &str) -> &'static str {
-    match label {
-        "neutral" => "😐",
-        "calm" => "😌",
-        "happy" => "😄",
-        "sad" => "😢",
-        "angry" => "😠",
-        "fearful" => "😨",
-        "disgust" => "🤢",
-        "surprised" => "😲",
-        _ => "🙂",
-    }
-}
-
-/// A pure-ASCII face for terminals without emoji.
-pub fn ascii_face(label: &str) -> &'static str {
-    match label {
-        "neutral" => ":|",
-        "calm" => ":-)",
-        "happy" => ":D",
-        "sad" => ":(",
-        "angry" => ">:(",
-        "fearful" => "D:",
-        "disgust" => ":S",
-        "surprised" => ":O",
-        _ => ":?",
-    }
-}
+pub use crate::emotion::{ascii_face, emoji};
 
 /// Cuts `s` to at most `max` columns, ending in an ellipsis when cut.
 pub fn fit(s: &str, max: usize, unicode: bool) -> String {

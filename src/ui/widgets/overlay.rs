@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Widget, Wrap};
 
 use super::{ascii_face, emoji, fit, panel};
-use crate::corpus::EMOTIONS;
+use crate::emotion::EMOTIONS;
 use crate::ui::app::{App, BINDINGS, DeviceEntry, Overlay};
 use crate::ui::theme::Theme;
 
