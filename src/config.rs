@@ -27,33 +27,11 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::ui::theme::Colours;
+
 /// Environment variable naming the configuration file (below `--config`, above the
 /// default location).
 pub const CONFIG_ENV: &str = "EMOTTY_CONFIG";
-
-/// How many colours the monitor may use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Colours {
-    /// Decide from `COLORTERM` and `TERM`.
-    Auto,
-    TrueColor,
-    #[serde(rename = "256")]
-    Ansi256,
-    #[serde(rename = "16")]
-    Ansi16,
-}
-
-impl Colours {
-    pub fn name(self) -> &'static str {
-        match self {
-            Colours::Auto => "auto",
-            Colours::TrueColor => "truecolor",
-            Colours::Ansi256 => "256",
-            Colours::Ansi16 => "16",
-        }
-    }
-}
 
 /// Why the configuration was read from where it was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,7 +197,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     };
     let speaker = match raw.speaker {
         Some(s) => {
-            if let Err(problem) = crate::recording::check_speaker(s.get_ref()) {
+            if let Err(problem) = crate::corpus::check_speaker(s.get_ref()) {
                 return Err(invalid(s.span(), format!("speaker: {problem}")));
             }
             Some(s.into_inner())

@@ -88,6 +88,30 @@ pub enum CorpusError {
     },
 }
 
+/// Checks a speaker id: it becomes part of file names and of the corpus layout
+/// (`<time>_<speaker>.wav`, split at the last underscore), so it is limited to
+/// letters, digits, `-` and `.`.
+pub fn check_speaker(id: &str) -> Result<(), String> {
+    if id.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if id.chars().count() > 40 {
+        return Err("must be at most 40 characters".into());
+    }
+    if id.starts_with('.') {
+        return Err("must not start with a dot".into());
+    }
+    if let Some(c) = id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '.'))
+    {
+        return Err(format!(
+            "may only hold ASCII letters and digits, '-' and '.' (not {c:?})"
+        ));
+    }
+    Ok(())
+}
+
 /// Walks each path (a directory or a single file) and labels every audio file in it.
 /// Files are returned sorted by path, so runs are reproducible.
 pub fn scan(paths: &[PathBuf]) -> Result<Scan, CorpusError> {

@@ -73,6 +73,27 @@ pub struct ModelInfo {
     pub file_size: u64,
 }
 
+/// The model, precisely enough to know later which bytes produced the numbers.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ModelRecord {
+    pub name: String,
+    pub version: String,
+    pub path: String,
+    /// SHA-256 of the model file, lowercase hex.
+    pub sha256: String,
+}
+
+impl ModelRecord {
+    pub fn from_info(info: &ModelInfo) -> ModelRecord {
+        ModelRecord {
+            name: info.meta.name.clone(),
+            version: info.meta.version.clone(),
+            path: info.path.display().to_string(),
+            sha256: info.sha256.clone(),
+        }
+    }
+}
+
 /// A loaded, validated, optimised model, ready to be shared between threads.
 ///
 /// `Model` is `Send + Sync`: the engine and `classify` share one through an `Arc`.

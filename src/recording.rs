@@ -34,7 +34,7 @@
 //! recorder.start("4", None, None)?;                    // StartRecording { label }: 1-8 or a name
 //! if recorder.is_full() { /* at MAX_CLIP_S: stop it */ }
 //! let saved = recorder.stop()?;                        // StopRecording: WAV + manifest line
-//! session.recording_saved(&saved)?;
+//! session.recording_saved(&saved.entry.file, &saved.entry.label, &saved.recordings_dir)?;
 //! # Ok(()) }
 //! ```
 //!
@@ -59,13 +59,13 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, FixedOffset, Local};
 use serde::{Deserialize, Serialize};
 
+use crate::audio::SourceRecord;
 use crate::audio::wav::WavAppender;
-use crate::corpus::MANIFEST;
+use crate::corpus::{MANIFEST, check_speaker};
 use crate::durable::{self, TempFile};
 use crate::emotion::EMOTIONS;
 use crate::engine::{AudioChunk, Event, WindowResult};
-use crate::session::ModelRecord;
-use crate::session::format::SourceRecord;
+use crate::model::ModelRecord;
 
 /// Audio kept from before the start of a clip, in seconds.
 pub const PRE_ROLL_S: f64 = 0.5;
@@ -95,30 +95,6 @@ pub enum RecordingError {
     Empty,
     #[error("{}: cannot write: {cause}", path.display())]
     Write { path: PathBuf, cause: io::Error },
-}
-
-/// Checks a speaker id: it becomes part of file names and of the corpus layout
-/// (`<time>_<speaker>.wav`, split at the last underscore), so it is limited to
-/// letters, digits, `-` and `.`.
-pub fn check_speaker(id: &str) -> Result<(), String> {
-    if id.is_empty() {
-        return Err("must not be empty".into());
-    }
-    if id.chars().count() > 40 {
-        return Err("must be at most 40 characters".into());
-    }
-    if id.starts_with('.') {
-        return Err("must not start with a dot".into());
-    }
-    if let Some(c) = id
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '.'))
-    {
-        return Err(format!(
-            "may only hold ASCII letters and digits, '-' and '.' (not {c:?})"
-        ));
-    }
-    Ok(())
 }
 
 /// An emotion name (any case) or its number 1–8, as on the monitor's keys.

@@ -19,8 +19,8 @@ use ringbuf::HeapRb;
 use ringbuf::traits::{Producer, Split};
 use serde::Serialize;
 
+use super::{SourceInfo, SourceKind};
 use crate::audio::source::{Feed, SourceFailure, SourceGuard, SourceShared, ring_capacity};
-use crate::engine::events::{SourceInfo, SourceKind};
 
 /// Seconds of audio the capture ring holds. The analysis thread drains it every few
 /// milliseconds; two seconds absorbs a stalled terminal or a slow first inference.

@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 use ringbuf::traits::{Observer, Producer, Split};
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 
+use super::{SourceInfo, SourceKind};
 use crate::audio::decode::{self, AudioReader, DecodeError, RawFormat};
-use crate::engine::events::{SourceInfo, SourceKind};
 
 /// How a file source is fed to the engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -464,14 +464,14 @@ pub fn run(mut cli: Cli) -> Result<ExitCode> {
                 settings.config.emoji
             };
             let colours = match m.colours.as_deref() {
-                Some("truecolor") => emotty::config::Colours::TrueColor,
-                Some("256") => emotty::config::Colours::Ansi256,
-                Some("16") => emotty::config::Colours::Ansi16,
-                Some(_) => emotty::config::Colours::Auto,
+                Some("truecolor") => emotty::ui::theme::Colours::TrueColor,
+                Some("256") => emotty::ui::theme::Colours::Ansi256,
+                Some("16") => emotty::ui::theme::Colours::Ansi16,
+                Some(_) => emotty::ui::theme::Colours::Auto,
                 None => settings
                     .config
                     .colours
-                    .unwrap_or(emotty::config::Colours::Auto),
+                    .unwrap_or(emotty::ui::theme::Colours::Auto),
             };
             monitor::run(
                 &monitor::Options {

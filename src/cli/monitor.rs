@@ -21,13 +21,13 @@ use anyhow::{Context, Result, bail};
 use crossterm::event::{self as term_event, Event as TermEvent, KeyEventKind};
 
 use emotty::audio::source::{Feed, SourceGuard};
-use emotty::config::Colours;
 use emotty::engine::{AnalysisConfig, Analyzer, AudioChunk, EndReason, Engine, Event};
 use emotty::model::Model;
 use emotty::recording::{Recorder, RecorderConfig};
 use emotty::session::{EndRecord, ModelRecord, SessionSetup, SessionWriter};
 use emotty::ui::app::{LogKind, Redraw};
 use emotty::ui::terminal::TerminalGuard;
+use emotty::ui::theme::Colours;
 use emotty::ui::theme::{self, ColorDepth};
 use emotty::ui::{self, App, AppSetup, Command, Theme};
 

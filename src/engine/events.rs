@@ -10,27 +10,7 @@ use serde::Serialize;
 
 use crate::model::Affect;
 
-/// Where the audio comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SourceKind {
-    Microphone,
-    File,
-    Pipe,
-}
-
-/// What the source is, as the user should see it in a status line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SourceInfo {
-    pub kind: SourceKind,
-    /// Device name, file path as given, or "stdin".
-    pub name: String,
-    /// Native rate of the source (before resampling).
-    pub sample_rate: u32,
-    pub channels: u16,
-    /// e.g. "i16", "FLAC 16-bit".
-    pub format: String,
-}
+pub use crate::audio::{SourceInfo, SourceKind};
 
 /// What the engine is running, sent once before anything else.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -18,7 +18,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, FixedOffset, Local, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{SourceInfo, SourceKind};
+pub use crate::audio::SourceRecord;
+pub use crate::model::ModelRecord;
 
 /// Version of this format, written into `session.json`.
 pub const FORMAT: u32 = 1;
@@ -65,27 +66,6 @@ pub enum WrittenStatus {
     Closed,
 }
 
-/// The model, precisely enough to know later which bytes produced the numbers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ModelRecord {
-    pub name: String,
-    pub version: String,
-    pub path: String,
-    /// SHA-256 of the model file, lowercase hex.
-    pub sha256: String,
-}
-
-impl ModelRecord {
-    pub fn from_info(info: &crate::model::ModelInfo) -> ModelRecord {
-        ModelRecord {
-            name: info.meta.name.clone(),
-            version: info.meta.version.clone(),
-            path: info.path.display().to_string(),
-            sha256: info.sha256.clone(),
-        }
-    }
-}
-
 /// Which process writes the session, to tell "running" from "interrupted".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Writer {
@@ -101,37 +81,6 @@ pub struct Writer {
     /// running one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started: Option<u64>,
-}
-
-/// The source, as `session.json` and `events.jsonl` record it (a copy of the
-/// engine's [`SourceInfo`] that can also be read back).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SourceRecord {
-    /// microphone, file or pipe.
-    pub kind: String,
-    /// Device name, file path as given, or "stdin".
-    pub name: String,
-    /// Native rate of the source, before resampling.
-    pub sample_rate: u32,
-    pub channels: u16,
-    pub format: String,
-}
-
-impl From<&SourceInfo> for SourceRecord {
-    fn from(s: &SourceInfo) -> SourceRecord {
-        SourceRecord {
-            kind: match s.kind {
-                SourceKind::Microphone => "microphone",
-                SourceKind::File => "file",
-                SourceKind::Pipe => "pipe",
-            }
-            .into(),
-            name: s.name.clone(),
-            sample_rate: s.sample_rate,
-            channels: s.channels,
-            format: s.format.clone(),
-        }
-    }
 }
 
 /// Kept audio.

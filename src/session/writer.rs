@@ -300,16 +300,19 @@ impl SessionWriter {
         Ok(())
     }
 
-    /// Records a labeled recording saved during the session.
+    /// Records a labeled recording saved during the session: its file (relative to
+    /// the recordings folder), its label and the folder.
     pub fn recording_saved(
         &mut self,
-        saved: &crate::recording::SavedRecording,
+        file: &str,
+        label: &str,
+        recordings_dir: &std::path::Path,
     ) -> Result<(), SessionError> {
         self.check()?;
         self.log(EventKind::Recording {
-            file: saved.entry.file.clone(),
-            label: saved.entry.label.clone(),
-            recordings_dir: saved.recordings_dir.display().to_string(),
+            file: file.to_owned(),
+            label: label.to_owned(),
+            recordings_dir: recordings_dir.display().to_string(),
         })?;
         self.sync_now()
     }

@@ -8,7 +8,29 @@
 
 use ratatui::style::Color;
 
-use crate::config::Colours;
+/// How many colours the monitor may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Colours {
+    /// Decide from `COLORTERM` and `TERM`.
+    Auto,
+    TrueColor,
+    #[serde(rename = "256")]
+    Ansi256,
+    #[serde(rename = "16")]
+    Ansi16,
+}
+
+impl Colours {
+    pub fn name(self) -> &'static str {
+        match self {
+            Colours::Auto => "auto",
+            Colours::TrueColor => "truecolor",
+            Colours::Ansi256 => "256",
+            Colours::Ansi16 => "16",
+        }
+    }
+}
 
 /// How many colours the terminal can show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

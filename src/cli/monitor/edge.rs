@@ -239,7 +239,9 @@ impl Edge {
                     None => ", model heard no speech".into(),
                 };
                 let text = format!("saved {} ({:.1} s{heard})", e.file, e.duration);
-                self.with_session(app, |w| w.recording_saved(&saved));
+                self.with_session(app, |w| {
+                    w.recording_saved(&saved.entry.file, &saved.entry.label, &saved.recordings_dir)
+                });
                 app.recording_ended(LogKind::Recording, text);
             }
             Err(e) => app.recording_ended(LogKind::Error, format!("recording not saved: {e}")),
