@@ -79,8 +79,7 @@ enum PcmArg {
     F32le,
 }
 
-/// The default time between analysis windows, in seconds.
-pub const DEFAULT_HOP_S: f64 = 0.5;
+pub use emotty::engine::DEFAULT_HOP_S;
 
 /// Where settings and data live; valid with every command.
 #[derive(Debug, Clone, Args)]
@@ -503,7 +502,6 @@ fn load_model(args: &AnalysisArgs) -> Result<Arc<Model>> {
     Ok(Arc::new(Model::load(&path)?))
 }
 
-/// The analysis settings: the model's defaults overridden by flags.
 /// The analysis settings the flags and the config file ask for, checked against the
 /// model before any source is opened.
 fn analysis_config(model: &Model, args: &AnalysisArgs) -> Result<AnalysisConfig> {
@@ -523,11 +521,10 @@ fn analysis_config(model: &Model, args: &AnalysisArgs) -> Result<AnalysisConfig>
         ),
         (_, true) => Adapt::Fresh,
     };
-    let fps = model.info().meta.frontend.frames_per_second();
-    if let Err(e) = config.validate(fps) {
+    if let Err(e) = config.check(model) {
         // A value the model's metadata set is the model's fault: name the model file.
         let own = AnalysisConfig::for_model(model);
-        if own.validate(fps).is_err() && args.window.is_none() {
+        if own.check(model).is_err() && args.window.is_none() {
             bail!("{}: {e} (from its metadata)", model.info().path.display());
         }
         bail!("{e}");

@@ -21,7 +21,7 @@ use anyhow::{Context, Result, bail};
 use crossterm::event::{self as term_event, Event as TermEvent, KeyEventKind};
 
 use emotty::audio::source::{Feed, SourceGuard};
-use emotty::engine::{AnalysisConfig, Analyzer, AudioChunk, EndReason, Engine, Event};
+use emotty::engine::{AnalysisConfig, AudioChunk, EndReason, Engine, Event};
 use emotty::model::Model;
 use emotty::recording::{Recorder, RecorderConfig};
 use emotty::session::{EndRecord, ModelRecord, SessionSetup, SessionWriter};
@@ -112,8 +112,6 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
     let mut config = analysis_config(&model, analysis)?;
     config.levels = true;
     config.spectrogram = true;
-    // Refused settings (--hop 0) fail here, before the screen or a session exists.
-    Analyzer::new(model.clone(), 16_000, 1, &config)?;
     let latency = match &opts.latency_log {
         Some(p) => Some(LatencyLog::create(p)?),
         None => None,

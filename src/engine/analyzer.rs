@@ -57,12 +57,13 @@ pub enum Adapt {
 }
 
 impl AnalysisConfig {
-    /// Defaults for a model: its window, a 0.5 s hop.
+    /// Defaults for a model: its window, a [`DEFAULT_HOP_S`] hop, adaptation when the
+    /// model was trained for it.
     pub fn for_model(model: &Model) -> Self {
         let meta = &model.info().meta;
         AnalysisConfig {
             window_s: f64::from(meta.window_s),
-            hop_s: 0.5,
+            hop_s: DEFAULT_HOP_S,
             min_window_s: f64::from(meta.min_window_s),
             min_speech_ratio: DEFAULT_MIN_SPEECH_RATIO,
             vad: VadConfig::default(),
@@ -81,6 +82,28 @@ impl AnalysisConfig {
     /// in range and whole numbers of frames (a hop of 15 ms would alternate 10 and
     /// 20 ms while every report used 15), the window no shorter than the model's
     /// minimum, the speech ratio a ratio.
+    /// Everything about the settings that can be known before a source opens, checked
+    /// against `model`: the model's rate (the VAD's), the lengths against its frame
+    /// rate, adaptation against its metadata. [`Analyzer::new`] runs the same check; the
+    /// commands run it once, before they open or create anything.
+    pub fn check(&self, model: &Model) -> Result<(), AnalysisError> {
+        let meta = &model.info().meta;
+        if meta.frontend.sample_rate != VAD_RATE {
+            return Err(AnalysisError::Config(format!(
+                "the model works at {} Hz but voice activity detection needs {VAD_RATE} Hz",
+                meta.frontend.sample_rate
+            )));
+        }
+        self.validate(meta.frontend.frames_per_second())?;
+        if self.adapt != Adapt::Off && meta.adaptation.is_none() {
+            return Err(AnalysisError::Config(
+                "the model was trained without adaptation statistics; it cannot adapt to the stream"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
     pub fn validate(&self, frames_per_second: f64) -> Result<(), AnalysisError> {
         let frame_ms = 1000.0 / frames_per_second;
         let check = |name: &str, s: f64| {
@@ -122,6 +145,10 @@ impl AnalysisConfig {
         Ok(())
     }
 }
+
+/// Time between window ends unless the command line or the configuration says
+/// otherwise: two verdicts a second.
+pub const DEFAULT_HOP_S: f64 = 0.5;
 
 /// Default for [`AnalysisConfig::min_speech_ratio`]: at least 0.6 s of speech in a
 /// 3 s window. Shorter snippets (a cough, a click, one syllable) say too little.
@@ -388,7 +415,7 @@ impl Analyzer {
         let frontend_config = model.info().meta.frontend.clone();
         let fps = frontend_config.frames_per_second();
         let frames_of = |s: f64| (s * fps).round() as usize;
-        config.validate(fps)?;
+        config.check(&model)?;
         let window_frames = frames_of(config.window_s).max(1);
         let hop_frames = frames_of(config.hop_s).max(1);
         let min_frames = frames_of(config.min_window_s).clamp(1, window_frames);
@@ -414,12 +441,8 @@ impl Analyzer {
                 }
                 Some(a)
             }
-            (_, None) => {
-                return Err(AnalysisError::Config(
-                    "the model was trained without adaptation statistics; it cannot adapt to the stream"
-                        .into(),
-                ));
-            }
+            // Refused by `check` above.
+            (_, None) => None,
         };
         Ok(Analyzer {
             stream,
@@ -479,7 +502,12 @@ impl Analyzer {
         Ok(())
     }
 
-    /// Time between window ends, in seconds.
+    /// Length of a full window, in seconds (whole frames).
+    pub fn window_s(&self) -> f64 {
+        self.windows.window_frames as f64 * self.windows.frame_s
+    }
+
+    /// Time between window ends, in seconds (whole frames).
     pub fn hop_s(&self) -> f64 {
         self.windows.hop_frames as f64 * self.windows.frame_s
     }

@@ -25,6 +25,7 @@ pub struct StartInfo {
     /// The model's rate; every time in the other events is in seconds of audio at this rate
     /// since the source started.
     pub sample_rate: u32,
+    /// The window and hop the analyzer uses, in whole frames (not just as requested).
     pub window_s: f64,
     pub hop_s: f64,
     /// Centre frequency in Hz of each mel band of the spectrogram columns, lowest first.

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use ringbuf::traits::{Consumer, Observer};
 
 pub use adapt::StreamStats;
-pub use analyzer::{Adapt, AnalysisConfig, AnalysisError, Analyzer, Totals};
+pub use analyzer::{Adapt, AnalysisConfig, AnalysisError, Analyzer, DEFAULT_HOP_S, Totals};
 pub use events::*;
 
 use crate::audio::source::{Feed, SourceFailure, SourceGuard, ring_fill};
@@ -134,8 +134,8 @@ impl Engine {
             affect: model.has_affect(),
             adapting: analyzer.adaptation().is_some(),
             sample_rate: meta.sample_rate,
-            window_s: config.window_s,
-            hop_s: config.hop_s,
+            window_s: analyzer.window_s(),
+            hop_s: analyzer.hop_s(),
             mel_frequencies: meta.frontend.mel_center_frequencies(),
             started_at: Instant::now(),
         };

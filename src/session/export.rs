@@ -17,7 +17,14 @@ use crate::text::csv_field;
 
 /// The hold in windows for this session.
 pub fn change_hold(loaded: &Loaded) -> usize {
-    hold_windows(CHANGE_HOLD_S, loaded.info.meta.hop_s.unwrap_or(0.5))
+    hold_windows(
+        CHANGE_HOLD_S,
+        loaded
+            .info
+            .meta
+            .hop_s
+            .unwrap_or(crate::engine::DEFAULT_HOP_S),
+    )
 }
 
 /// The session as one JSON value.

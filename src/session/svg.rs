@@ -77,7 +77,12 @@ struct Column {
 
 fn columns(loaded: &Loaded, max: usize) -> Vec<Column> {
     let labels = &loaded.info.meta.labels;
-    let hop = loaded.info.meta.hop_s.unwrap_or(0.5).max(1e-3);
+    let hop = loaded
+        .info
+        .meta
+        .hop_s
+        .unwrap_or(crate::engine::DEFAULT_HOP_S)
+        .max(1e-3);
     let mut cols: Vec<Column> = Vec::with_capacity(loaded.rows.len());
     let mut prev_end: Option<f64> = None;
     for row in &loaded.rows {

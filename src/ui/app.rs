@@ -14,7 +14,7 @@ mod keys;
 pub use keys::{Action, BINDINGS, Binding, action_of};
 
 use crate::emotion::{CHANGE_HOLD_S, ChangeTracker, hold_windows};
-use crate::engine::{EndReason, Event, Outcome, SourceInfo, Stats};
+use crate::engine::{DEFAULT_HOP_S, EndReason, Event, Outcome, SourceInfo, Stats};
 
 /// Spectrogram frames (10 ms each) averaged into one screen column: 40 ms a column
 /// shows about 3 s at 80 columns and 7 s at 200.
@@ -258,7 +258,7 @@ impl App {
             source: None,
             source_state: SourceState::Starting,
             mel_frequencies: Vec::new(),
-            hop_s: 0.5,
+            hop_s: DEFAULT_HOP_S,
             time_s: 0.0,
             base_s: 0.0,
             engines: 0,
@@ -276,7 +276,7 @@ impl App {
             log: VecDeque::new(),
             log_scroll: 0,
             log_page: 5,
-            changes: ChangeTracker::new(hold_windows(CHANGE_HOLD_S, 0.5)),
+            changes: ChangeTracker::new(hold_windows(CHANGE_HOLD_S, DEFAULT_HOP_S)),
             stats: None,
             dropped: 0,
             paused: false,
