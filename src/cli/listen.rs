@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 
 use emotty::engine::{AudioChunk, EndReason, Engine, Event};
-use emotty::session::{EndRecord, ModelRecord, SessionSetup, SessionWriter, Summary};
+use emotty::session::{EndCause, ModelRecord, SessionSetup, SessionWriter, Summary};
 
 use super::output::{percent, window_json};
 use super::stop::StopSignals;
@@ -209,10 +209,10 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
     {
         storage_error = Some(e.to_string());
     }
-    let record = end_record(cause.as_ref(), end.as_ref());
+    let ending = end_cause(cause.as_ref(), end.as_ref(), storage_error.as_ref());
     if let Some(w) = session {
         let (id, dir) = (w.id().to_string(), w.dir().to_path_buf());
-        match w.close_with(record) {
+        match w.close_with(&ending) {
             Ok(summary) if storage_error.is_none() => say(format_args!(
                 "emotty: session {id} closed: {}",
                 describe(&summary)
@@ -285,20 +285,17 @@ fn keep_audio(
     Ok(())
 }
 
-fn end_record(cause: Option<&Cause>, end: Option<&EndReason>) -> EndRecord {
-    let (reason, message) = match (cause, end) {
-        (Some(Cause::Signal(s)), _) => ("signal", Some(s.to_string())),
-        (Some(Cause::Duration(d)), _) => ("duration", Some(format!("{d} s of audio"))),
-        (Some(Cause::OutputClosed), _) => ("stopped", Some("standard output was closed".into())),
-        (Some(Cause::Storage), _) => ("storage_failed", None),
-        (None, Some(EndReason::EndOfInput)) => ("end_of_input", None),
-        (None, Some(EndReason::Stopped)) | (None, None) => ("stopped", None),
-        (None, Some(EndReason::DeviceLost(m))) => ("device_lost", Some(m.clone())),
-        (None, Some(EndReason::Failed(m))) => ("failed", Some(m.clone())),
-    };
-    EndRecord {
-        reason: reason.into(),
-        message,
+/// Why the session ends: what stopped the engine, or else how the engine ended.
+fn end_cause(cause: Option<&Cause>, end: Option<&EndReason>, storage: Option<&String>) -> EndCause {
+    match (cause, end) {
+        (Some(Cause::Signal(s)), _) => EndCause::Signal(s.to_string()),
+        (Some(Cause::Duration(d)), _) => EndCause::Duration(*d),
+        (Some(Cause::OutputClosed), _) => {
+            EndCause::Stopped(Some("standard output was closed".into()))
+        }
+        (Some(Cause::Storage), _) => EndCause::StorageFailed(storage.cloned().unwrap_or_default()),
+        (None, Some(end)) => EndCause::from(end),
+        (None, None) => EndCause::Stopped(None),
     }
 }
 

@@ -24,7 +24,7 @@ use emotty::audio::source::{Feed, SourceGuard};
 use emotty::engine::{AnalysisConfig, AudioChunk, EndReason, Engine, Event};
 use emotty::model::Model;
 use emotty::recording::{Recorder, RecorderConfig};
-use emotty::session::{EndRecord, ModelRecord, SessionSetup, SessionWriter};
+use emotty::session::{EndCause, ModelRecord, SessionSetup, SessionWriter};
 use emotty::ui::app::{LogKind, Redraw};
 use emotty::ui::terminal::TerminalGuard;
 use emotty::ui::theme::Colours;
@@ -203,10 +203,7 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
         Err(e) => {
             // The session exists by now: close it with the reason, not as interrupted.
             if let Some(w) = edge.session.take() {
-                let _ = w.close_with(EndRecord {
-                    reason: "failed".into(),
-                    message: Some(e.to_string()),
-                });
+                let _ = w.close_with(&EndCause::Failed(e.to_string()));
             }
             return Err(e.into());
         }
@@ -219,31 +216,22 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
     edge.drain_tap(&mut app);
     let cause = result.as_ref().ok();
     let failed = edge.failed.take();
-    let record = match (cause, edge.input_ended) {
-        (Some(Cause::Signal(s)), _) => EndRecord {
-            reason: "signal".into(),
-            message: Some(s.to_string()),
-        },
-        (Some(_), _) if failed.is_some() => EndRecord {
-            reason: "failed".into(),
-            message: failed.clone(),
-        },
-        (_, true) => EndRecord {
-            reason: "end_of_input".into(),
-            message: None,
-        },
-        (Some(Cause::Quit), false) => EndRecord {
-            reason: "stopped".into(),
-            message: Some("quit from the monitor".into()),
-        },
-        (None, false) => EndRecord {
-            reason: "failed".into(),
-            message: result.as_ref().err().map(|e| e.to_string()),
-        },
+    let ending = match (cause, edge.input_ended) {
+        (Some(Cause::Signal(s)), _) => EndCause::Signal(s.to_string()),
+        (Some(_), _) if failed.is_some() => EndCause::Failed(failed.clone().unwrap_or_default()),
+        (_, true) => EndCause::EndOfInput,
+        (Some(Cause::Quit), false) => EndCause::Stopped(Some("quit from the monitor".into())),
+        (None, false) => EndCause::Failed(
+            result
+                .as_ref()
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default(),
+        ),
     };
     let closed = edge.session.take().map(|w| {
         let (id, dir) = (w.id().to_string(), w.dir().to_path_buf());
-        (id, dir, w.close_with(record))
+        (id, dir, w.close_with(&ending))
     });
     drop(guard);
     result?;

@@ -18,6 +18,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, FixedOffset, Local, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::engine::EndReason;
+
 pub use crate::audio::SourceRecord;
 pub use crate::model::ModelRecord;
 
@@ -94,13 +96,63 @@ pub struct AudioRecord {
     pub channels: u16,
 }
 
-/// Why the session ended.
+/// Why the session ended, as written: [`EndCause::record`] makes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndRecord {
     /// end_of_input, stopped, duration, signal, device_lost, failed, storage_failed.
     pub reason: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+/// Why a session ends. Every command ends its sessions through this, so the reasons
+/// in `session.json` and `events.jsonl` have one spelling each.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EndCause {
+    /// A file or pipe ended.
+    EndOfInput,
+    /// Stopped by the engine's owner, with what stopped it if it says.
+    Stopped(Option<String>),
+    /// `--duration` seconds of audio were analysed.
+    Duration(f64),
+    /// A signal (SIGINT, SIGTERM, SIGHUP) stopped the program.
+    Signal(String),
+    /// The audio device went away.
+    DeviceLost(String),
+    /// The analysis, the terminal or the source failed.
+    Failed(String),
+    /// The session's own files could not be written.
+    StorageFailed(String),
+}
+
+impl EndCause {
+    /// The record written for this cause.
+    pub fn record(&self) -> EndRecord {
+        let (reason, message) = match self {
+            EndCause::EndOfInput => ("end_of_input", None),
+            EndCause::Stopped(why) => ("stopped", why.clone()),
+            EndCause::Duration(d) => ("duration", Some(format!("{d} s of audio"))),
+            EndCause::Signal(s) => ("signal", Some(s.clone())),
+            EndCause::DeviceLost(m) => ("device_lost", Some(m.clone())),
+            EndCause::Failed(m) => ("failed", Some(m.clone())),
+            EndCause::StorageFailed(m) => ("storage_failed", Some(m.clone())),
+        };
+        EndRecord {
+            reason: reason.into(),
+            message,
+        }
+    }
+}
+
+impl From<&EndReason> for EndCause {
+    fn from(reason: &EndReason) -> EndCause {
+        match reason {
+            EndReason::EndOfInput => EndCause::EndOfInput,
+            EndReason::Stopped => EndCause::Stopped(None),
+            EndReason::DeviceLost(m) => EndCause::DeviceLost(m.clone()),
+            EndReason::Failed(m) => EndCause::Failed(m.clone()),
+        }
+    }
 }
 
 /// Figures computed from the timeline; written at close, recomputed for interrupted

@@ -60,7 +60,7 @@ pub mod writer;
 
 use std::path::PathBuf;
 
-pub use format::{EndRecord, ModelRecord, SessionMeta, Summary};
+pub use format::{EndCause, EndRecord, ModelRecord, SessionMeta, Summary};
 pub use store::{Loaded, SessionInfo, Status};
 pub use writer::{SessionSetup, SessionWriter};
 

@@ -20,14 +20,14 @@ use chrono::Utc;
 
 use super::SessionError;
 use super::format::{
-    AudioRecord, EVENTS_FILE, EndRecord, EventKind, EventRecord, FORMAT, META_FILE, ModelRecord,
+    AudioRecord, EVENTS_FILE, EndCause, EventKind, EventRecord, FORMAT, META_FILE, ModelRecord,
     SessionMeta, SourceRecord, Stamp, Summary, TIMELINE_FILE, TimelineRow, Writer, WrittenStatus,
     audio_file_name,
 };
 use super::summary::SummaryBuilder;
 use crate::audio::wav::WavAppender;
 use crate::durable;
-use crate::engine::{AudioChunk, EndReason, Event, SourceKind, WindowResult};
+use crate::engine::{AudioChunk, Event, SourceKind, WindowResult};
 
 /// The longest a logged line waits before it is fsynced.
 pub const SYNC_EVERY: Duration = Duration::from_secs(1);
@@ -71,7 +71,7 @@ pub struct SessionWriter {
     rows: u64,
     summary: SummaryBuilder,
     dropped: u64,
-    last_end: Option<EndRecord>,
+    last_end: Option<EndCause>,
     unsynced_since: Option<Instant>,
     failed: Option<String>,
 }
@@ -241,7 +241,7 @@ impl SessionWriter {
             Event::Warning { message } => self.log(EventKind::Warning {
                 message: message.clone(),
             })?,
-            Event::Ended(reason) => self.last_end = Some(end_record(reason)),
+            Event::Ended(reason) => self.last_end = Some(EndCause::from(reason)),
         }
         self.sync_if_due()
     }
@@ -327,23 +327,19 @@ impl SessionWriter {
     /// Closes the session: status "closed", end time, summary. The end reason is the
     /// engine's last `Ended` event, or "stopped".
     pub fn close(self) -> Result<Summary, SessionError> {
-        let reason = self.last_end.clone().unwrap_or(EndRecord {
-            reason: "stopped".into(),
-            message: None,
-        });
-        self.close_with(reason)
+        let cause = self.last_end.clone().unwrap_or(EndCause::Stopped(None));
+        self.close_with(&cause)
     }
 
-    /// Closes the session with an explicit end reason (e.g. "signal", "duration").
-    pub fn close_with(mut self, mut reason: EndRecord) -> Result<Summary, SessionError> {
-        if let Some(first) = &self.failed {
+    /// Closes the session with an explicit end cause (a signal, `--duration`).
+    pub fn close_with(mut self, cause: &EndCause) -> Result<Summary, SessionError> {
+        let reason = match &self.failed {
             // Say in the record why it ends early; the rest of the close still runs, so
             // a disk that had room again gets a proper session.json.
-            reason = EndRecord {
-                reason: "storage_failed".into(),
-                message: Some(first.clone()),
-            };
-        } else {
+            Some(first) => EndCause::StorageFailed(first.clone()).record(),
+            None => cause.record(),
+        };
+        if self.failed.is_none() {
             self.log(EventKind::Ended {
                 reason: reason.reason.clone(),
                 message: reason.message.clone(),
@@ -588,19 +584,6 @@ impl Drop for SessionWriter {
         if self.meta.status == WrittenStatus::Running && self.failed.is_none() {
             let _ = self.sync_files();
         }
-    }
-}
-
-fn end_record(reason: &EndReason) -> EndRecord {
-    let (reason, message) = match reason {
-        EndReason::EndOfInput => ("end_of_input", None),
-        EndReason::Stopped => ("stopped", None),
-        EndReason::DeviceLost(m) => ("device_lost", Some(m.clone())),
-        EndReason::Failed(m) => ("failed", Some(m.clone())),
-    };
-    EndRecord {
-        reason: reason.into(),
-        message,
     }
 }
 
