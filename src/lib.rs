@@ -22,7 +22,8 @@ pub mod metrics;
 pub mod model;
 pub mod recording;
 pub mod session;
-#[cfg(test)]
-mod testing;
+/// Helpers the tests share: the unit tests and the suites under tests/.
+#[doc(hidden)]
+pub mod testing;
 pub mod text;
 pub mod ui;

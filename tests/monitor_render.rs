@@ -4,12 +4,9 @@
 //! The app is fed synthetic but realistic engine events, so these show exactly what a
 //! user would see for them. Colour depth is checked on the cells themselves.
 
-use std::time::Instant;
-
 use emotty::dsp::frontend::FrontendConfig;
-use emotty::engine::{
-    Event, Level, Outcome, SourceInfo, SourceKind, SpectrogramColumn, StartInfo, WindowResult,
-};
+use emotty::engine::{Event, Level, Outcome, SourceKind, SpectrogramColumn, StartInfo};
+use emotty::testing::events;
 use emotty::ui::app::{DeviceEntry, LogKind, Overlay};
 use emotty::ui::widgets::{
     footer::Footer, log::Log, overlay::OverlayView, probabilities::Probabilities,
@@ -41,49 +38,35 @@ fn new_app(emoji: bool) -> App {
 
 fn started(kind: SourceKind, name: &str) -> Event {
     Event::Started(StartInfo {
-        source: SourceInfo {
-            kind,
-            name: name.into(),
-            sample_rate: 48_000,
-            channels: 1,
-            format: "i16".into(),
-        },
         model_name: "emotty-test".into(),
-        labels: LABELS.iter().map(|s| s.to_string()).collect(),
-        affect: false,
-        adapting: false,
-        sample_rate: 16_000,
-        window_s: 3.0,
-        hop_s: 0.5,
         mel_frequencies: FrontendConfig::default().mel_center_frequencies(),
-        started_at: Instant::now(),
+        ..events::start_info(events::source(kind, name, 48_000, 1))
     })
 }
 
 fn window(index: u64, end_s: f64, top: Option<usize>) -> Event {
-    let outcome = match top {
+    let (ratio, outcome) = match top {
         Some(t) => {
             // A plausible distribution: the top at 55 %, a runner-up, the rest small.
             let mut probs = vec![0.03f32; 8];
             probs[t] = 0.55;
             probs[(t + 3) % 8] = 0.27;
-            Outcome::Emotion {
+            let outcome = Outcome::Emotion {
                 probs,
                 top: t,
                 affect: None,
-            }
+            };
+            (0.74, outcome)
         }
-        None => Outcome::NoSpeech,
+        None => (0.08, Outcome::NoSpeech),
     };
-    Event::Window(WindowResult {
+    events::window(
         index,
-        start_s: (end_s - 3.0).max(0.0),
-        end_s,
-        speech_ratio: if top.is_some() { 0.74 } else { 0.08 },
-        rms_dbfs: -28.0,
+        ((end_s - 3.0).max(0.0), end_s),
+        ratio,
+        -28.0,
         outcome,
-        emitted_at: Instant::now(),
-    })
+    )
 }
 
 /// A spectrogram frame with two formant-like ridges that move with time, over noise.

@@ -1,6 +1,6 @@
 use super::*;
-use crate::engine::{Outcome, SourceInfo, SourceKind, StartInfo, WindowResult};
-use std::time::Instant;
+use crate::engine::{Outcome, SourceKind, StartInfo};
+use crate::testing::events;
 
 fn model() -> ModelRecord {
     ModelRecord {
@@ -13,47 +13,22 @@ fn model() -> ModelRecord {
 
 fn started(rate: u32, channels: u16) -> Event {
     Event::Started(StartInfo {
-        source: SourceInfo {
-            kind: SourceKind::Microphone,
-            name: "Test Mic".into(),
-            sample_rate: rate,
-            channels,
-            format: "i16".into(),
-        },
-        model_name: "test".into(),
-        labels: EMOTIONS.iter().map(|s| s.to_string()).collect(),
-        affect: false,
-        adapting: false,
-        sample_rate: 16000,
         window_s: 1.0,
-        hop_s: 0.5,
-        mel_frequencies: vec![],
-        started_at: Instant::now(),
+        ..events::start_info(events::source(
+            SourceKind::Microphone,
+            "Test Mic",
+            rate,
+            channels,
+        ))
     })
 }
 
 fn window(start: f64, end: f64, top: Option<usize>) -> Event {
     let outcome = match top {
-        Some(t) => {
-            let mut probs = vec![0.02f32; 8];
-            probs[t] = 0.86;
-            Outcome::Emotion {
-                probs,
-                top: t,
-                affect: None,
-            }
-        }
+        Some(t) => events::peaked(t, 0.86, 0.02),
         None => Outcome::NoSpeech,
     };
-    Event::Window(WindowResult {
-        index: 0,
-        start_s: start,
-        end_s: end,
-        speech_ratio: 1.0,
-        rms_dbfs: -20.0,
-        outcome,
-        emitted_at: Instant::now(),
-    })
+    events::window(0, (start, end), 1.0, -20.0, outcome)
 }
 
 /// Stereo chunks whose left channel holds the frame index / 1e5 and right its

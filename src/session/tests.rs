@@ -2,7 +2,6 @@
 
 use std::fs;
 use std::path::Path;
-use std::time::Instant;
 
 use super::format::*;
 use super::store::{self, Status};
@@ -10,8 +9,8 @@ use super::*;
 use crate::emotion::EMOTIONS;
 use crate::engine::{
     AudioChunk, EndReason, Event, Level, Outcome, SourceInfo, SourceKind, StartInfo, Stats,
-    WindowResult,
 };
+use crate::testing::events;
 
 fn setup(root: &Path, name: Option<&str>, keep_audio: bool) -> SessionSetup {
     SessionSetup {
@@ -28,54 +27,24 @@ fn setup(root: &Path, name: Option<&str>, keep_audio: bool) -> SessionSetup {
 }
 
 fn source(name: &str, rate: u32, channels: u16) -> SourceInfo {
-    SourceInfo {
-        kind: SourceKind::Microphone,
-        name: name.into(),
-        sample_rate: rate,
-        channels,
-        format: "i16".into(),
-    }
+    events::source(SourceKind::Microphone, name, rate, channels)
 }
 
 fn started(src: SourceInfo) -> Event {
     Event::Started(StartInfo {
-        source: src,
         model_name: "test-model".into(),
-        labels: EMOTIONS.iter().map(|s| s.to_string()).collect(),
-        affect: false,
-        adapting: false,
-        sample_rate: 16000,
-        window_s: 3.0,
-        hop_s: 0.5,
-        mel_frequencies: vec![],
-        started_at: Instant::now(),
+        ..events::start_info(src)
     })
 }
 
 /// Window `i` ends at 1.0 + 0.5 i; `top` None is no speech.
 fn window(i: u64, top: Option<usize>) -> Event {
     let end = 1.0 + 0.5 * i as f64;
-    let outcome = match top {
-        Some(t) => {
-            let mut probs = vec![0.05f32; 8];
-            probs[t] = 0.65;
-            Outcome::Emotion {
-                probs,
-                top: t,
-                affect: None,
-            }
-        }
-        None => Outcome::NoSpeech,
+    let (ratio, outcome) = match top {
+        Some(t) => (0.8, events::peaked(t, 0.65, 0.05)),
+        None => (0.1, Outcome::NoSpeech),
     };
-    Event::Window(WindowResult {
-        index: i,
-        start_s: (end - 3.0).max(0.0),
-        end_s: end,
-        speech_ratio: if top.is_some() { 0.8 } else { 0.1 },
-        rms_dbfs: -23.0,
-        outcome,
-        emitted_at: Instant::now(),
-    })
+    events::window(i, ((end - 3.0).max(0.0), end), ratio, -23.0, outcome)
 }
 
 fn level(t: f64) -> Event {

@@ -1,8 +1,7 @@
-use std::time::Instant;
-
 use super::*;
 use crate::engine::SourceKind;
-use crate::engine::{Level, SpectrogramColumn, StartInfo, WindowResult};
+use crate::engine::{Level, SpectrogramColumn, StartInfo};
+use crate::testing::events;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 fn labels() -> Vec<String> {
@@ -24,47 +23,23 @@ fn app() -> App {
 
 fn started(name: &str) -> Event {
     Event::Started(StartInfo {
-        source: SourceInfo {
-            kind: SourceKind::Microphone,
-            name: name.into(),
-            sample_rate: 48_000,
-            channels: 1,
-            format: "i16".into(),
-        },
-        model_name: "test".into(),
-        labels: labels(),
-        affect: false,
-        adapting: false,
-        sample_rate: 16_000,
-        window_s: 3.0,
-        hop_s: 0.5,
         mel_frequencies: (0..40).map(|i| i as f32 * 200.0).collect(),
-        started_at: Instant::now(),
+        ..events::start_info(events::source(SourceKind::Microphone, name, 48_000, 1))
     })
 }
 
 fn window(index: u64, end_s: f64, top: Option<usize>) -> Event {
-    let outcome = match top {
-        Some(t) => {
-            let mut probs = vec![0.05f32; 8];
-            probs[t] = 0.65;
-            Outcome::Emotion {
-                probs,
-                top: t,
-                affect: None,
-            }
-        }
-        None => Outcome::NoSpeech,
+    let (ratio, outcome) = match top {
+        Some(t) => (0.8, events::peaked(t, 0.65, 0.05)),
+        None => (0.05, Outcome::NoSpeech),
     };
-    Event::Window(WindowResult {
+    events::window(
         index,
-        start_s: (end_s - 3.0).max(0.0),
-        end_s,
-        speech_ratio: if top.is_some() { 0.8 } else { 0.05 },
-        rms_dbfs: -30.0,
+        ((end_s - 3.0).max(0.0), end_s),
+        ratio,
+        -30.0,
         outcome,
-        emitted_at: Instant::now(),
-    })
+    )
 }
 
 fn key(c: char) -> KeyEvent {
