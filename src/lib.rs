@@ -12,6 +12,7 @@ pub mod audio;
 pub mod augment;
 pub mod classify;
 pub mod config;
+pub mod consumers;
 pub mod corpus;
 pub mod dsp;
 pub mod durable;

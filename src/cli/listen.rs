@@ -9,12 +9,13 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::mpsc::{RecvTimeoutError, channel};
 use std::time::Duration;
 
 use anyhow::{Result, bail};
 
-use emotty::engine::{AudioChunk, EndReason, Engine, Event};
+use emotty::consumers::Consumers;
+use emotty::engine::{EndReason, Engine, Event};
 use emotty::session::{EndCause, ModelRecord, SessionSetup, SessionWriter, Summary};
 
 use super::output::{percent, window_json};
@@ -68,10 +69,11 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
     } else {
         (None, None)
     };
-    // The engine first: bad settings must fail before a session folder exists. Its
-    // events and audio wait in their channels until the session is ready.
+    // The engine first: a source it cannot take (a rate the resampler refuses) must
+    // fail before a session folder exists. Its events and audio wait in their channels
+    // until the session is ready.
     let engine = Engine::start_with_tap(feed, guard, model.clone(), config, tap)?;
-    let mut session = if opts.session.no_session {
+    let session = if opts.session.no_session {
         None
     } else {
         let w = SessionWriter::create(SessionSetup {
@@ -87,20 +89,15 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
         ));
         Some(w)
     };
+    let limit = opts.duration;
+    let mut consumers = Consumers::new(session, None, taps).keep_audio_until(limit);
     let name = engine_name(opts.source);
     let mut out = std::io::stdout();
     let mut cause: Option<Cause> = None;
-    let mut storage_error: Option<String> = None;
     let mut output_error: Option<std::io::Error> = None;
-    let mut frames_kept: u64 = 0;
     let mut end: Option<EndReason> = None;
-    let limit = opts.duration;
     loop {
-        if let (Some(rx), Some(w)) = (&taps, session.as_mut())
-            && storage_error.is_none()
-            && let Err(e) = keep_audio(rx, w, limit, &mut frames_kept)
-        {
-            storage_error = Some(e.to_string());
+        if consumers.drain_tap().is_err() {
             stop(&engine, Cause::Storage, &mut cause);
         }
         if let Some(sig) = signals.received() {
@@ -109,11 +106,7 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
         let event = match engine.events().recv_timeout(POLL) {
             Ok(e) => e,
             Err(RecvTimeoutError::Timeout) => {
-                if let Some(w) = session.as_mut()
-                    && storage_error.is_none()
-                    && let Err(e) = w.tick()
-                {
-                    storage_error = Some(e.to_string());
+                if consumers.with_session(SessionWriter::tick).is_err() {
                     stop(&engine, Cause::Storage, &mut cause);
                 }
                 continue;
@@ -128,11 +121,7 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
             stop(&engine, Cause::Duration(d), &mut cause);
             continue;
         }
-        if let Some(w) = session.as_mut()
-            && storage_error.is_none()
-            && let Err(e) = w.on_event(&event)
-        {
-            storage_error = Some(e.to_string());
+        if consumers.on_event(&event).is_err() {
             stop(&engine, Cause::Storage, &mut cause);
         }
         match event {
@@ -155,34 +144,12 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
             }
             Event::Window(w) => {
                 // Nothing is printed that the session does not hold.
-                if output_error.is_some() || storage_error.is_some() {
+                if output_error.is_some() || consumers.storage_error().is_some() {
                     continue;
                 }
                 let line = match format {
                     OutputFormat::Json => window_json(&name, &labels, &w).to_string(),
-                    _ => match (w.top(), w.probs()) {
-                        (Some(t), Some(p)) => format!(
-                            "{:>8.1}s  {:<10} {}  speech {:>3.0}%  {:>6.1} dBFS{}",
-                            w.end_s,
-                            labels[t],
-                            percent(p[t]),
-                            w.speech_ratio * 100.0,
-                            w.rms_dbfs,
-                            w.affect()
-                                .map(|a| format!(
-                                    "  arousal {:+.2}  valence {:+.2}",
-                                    a.arousal, a.valence
-                                ))
-                                .unwrap_or_default()
-                        ),
-                        _ => format!(
-                            "{:>8.1}s  {:<10}       speech {:>3.0}%  {:>6.1} dBFS",
-                            w.end_s,
-                            "no speech",
-                            w.speech_ratio * 100.0,
-                            w.rms_dbfs
-                        ),
-                    },
+                    _ => window_line(&labels, &w),
                 };
                 if let Err(e) = writeln!(out, "{line}").and_then(|_| out.flush()) {
                     output_error = Some(e);
@@ -203,29 +170,26 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
     }
     // Joining the engine thread drops its tap sender, so the tap drains to the end.
     drop(engine);
-    if let (Some(rx), Some(w)) = (&taps, session.as_mut())
-        && storage_error.is_none()
-        && let Err(e) = keep_audio(rx, w, limit, &mut frames_kept)
-    {
-        storage_error = Some(e.to_string());
-    }
-    let ending = end_cause(cause.as_ref(), end.as_ref(), storage_error.as_ref());
-    if let Some(w) = session {
-        let (id, dir) = (w.id().to_string(), w.dir().to_path_buf());
-        match w.close_with(&ending) {
-            Ok(summary) if storage_error.is_none() => say(format_args!(
-                "emotty: session {id} closed: {}",
-                describe(&summary)
-            )),
-            Ok(_) => {}
-            Err(e) => {
-                storage_error.get_or_insert_with(|| e.to_string());
+    let _ = consumers.drain_tap();
+    let storage_error = consumers.storage_error().map(str::to_owned);
+    let ending = end_cause(cause.as_ref(), end.as_ref());
+    if let Some(closed) = consumers.close(&ending) {
+        let error = match closed.summary {
+            Ok(summary) if storage_error.is_none() => {
+                say(format_args!(
+                    "emotty: session {} closed: {}",
+                    closed.id,
+                    describe(&summary)
+                ));
+                None
             }
-        }
-        if let Some(e) = storage_error {
+            Ok(_) => storage_error,
+            Err(e) => Some(storage_error.unwrap_or_else(|| e.to_string())),
+        };
+        if let Some(e) = error {
             bail!(
                 "{e}; the session stopped there and what was written is kept in {}",
-                dir.display()
+                closed.dir.display()
             );
         }
     }
@@ -241,6 +205,30 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
         (_, Some(EndReason::DeviceLost(m))) => bail!("the audio device was lost: {m}"),
         (_, Some(EndReason::Failed(m))) => bail!("{m}"),
         _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// The table line of one window.
+fn window_line(labels: &[String], w: &emotty::engine::WindowResult) -> String {
+    match (w.top(), w.probs()) {
+        (Some(t), Some(p)) => format!(
+            "{:>8.1}s  {:<10} {}  speech {:>3.0}%  {:>6.1} dBFS{}",
+            w.end_s,
+            labels[t],
+            percent(p[t]),
+            w.speech_ratio * 100.0,
+            w.rms_dbfs,
+            w.affect()
+                .map(|a| format!("  arousal {:+.2}  valence {:+.2}", a.arousal, a.valence))
+                .unwrap_or_default()
+        ),
+        _ => format!(
+            "{:>8.1}s  {:<10}       speech {:>3.0}%  {:>6.1} dBFS",
+            w.end_s,
+            "no speech",
+            w.speech_ratio * 100.0,
+            w.rms_dbfs
+        ),
     }
 }
 
@@ -262,38 +250,16 @@ fn stop(engine: &Engine, why: Cause, cause: &mut Option<Cause>) {
     }
 }
 
-/// Moves tapped audio into the session's WAV, cut at `--duration`.
-fn keep_audio(
-    rx: &Receiver<AudioChunk>,
-    session: &mut SessionWriter,
-    limit: Option<f64>,
-    frames_kept: &mut u64,
-) -> Result<(), emotty::session::SessionError> {
-    for mut chunk in rx.try_iter() {
-        let channels = u64::from(chunk.channels.max(1));
-        if let Some(d) = limit {
-            let max = (d * f64::from(chunk.sample_rate)).round() as u64;
-            let room = max.saturating_sub(*frames_kept);
-            let frames = chunk.samples.len() as u64 / channels;
-            if frames > room {
-                chunk.samples.truncate((room * channels) as usize);
-            }
-        }
-        *frames_kept += chunk.samples.len() as u64 / channels;
-        session.on_audio(&chunk)?;
-    }
-    Ok(())
-}
-
 /// Why the session ends: what stopped the engine, or else how the engine ended.
-fn end_cause(cause: Option<&Cause>, end: Option<&EndReason>, storage: Option<&String>) -> EndCause {
+fn end_cause(cause: Option<&Cause>, end: Option<&EndReason>) -> EndCause {
     match (cause, end) {
         (Some(Cause::Signal(s)), _) => EndCause::Signal(s.to_string()),
         (Some(Cause::Duration(d)), _) => EndCause::Duration(*d),
         (Some(Cause::OutputClosed), _) => {
             EndCause::Stopped(Some("standard output was closed".into()))
         }
-        (Some(Cause::Storage), _) => EndCause::StorageFailed(storage.cloned().unwrap_or_default()),
+        // The writer records its own first error as the reason.
+        (Some(Cause::Storage), _) => EndCause::StorageFailed(String::new()),
         (None, Some(end)) => EndCause::from(end),
         (None, None) => EndCause::Stopped(None),
     }
