@@ -134,7 +134,10 @@ impl Consumers {
     /// goes into it first, and a saved clip is logged in the session.
     pub fn stop_recording(
         &mut self,
-    ) -> Option<(Result<SavedRecording, RecordingError>, Result<(), SessionError>)> {
+    ) -> Option<(
+        Result<SavedRecording, RecordingError>,
+        Result<(), SessionError>,
+    )> {
         if !self.recorder.as_ref().is_some_and(Recorder::is_recording) {
             return None;
         }

@@ -21,6 +21,7 @@ use anyhow::{Context, Result, bail};
 use crossterm::event::{self as term_event, Event as TermEvent, KeyEventKind};
 
 use emotty::audio::source::{Feed, SourceGuard};
+use emotty::consumers::Consumers;
 use emotty::engine::{AnalysisConfig, AudioChunk, EndReason, Engine, Event};
 use emotty::model::Model;
 use emotty::recording::{Recorder, RecorderConfig};
@@ -183,13 +184,11 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
         None => None,
     };
     let mut edge = Edge {
-        recorder: None,
         model,
         config,
         live,
         tap_tx,
-        tap_rx,
-        session,
+        consumers: Consumers::new(session, None, Some(tap_rx)),
         recorder_config,
         retry,
         input_ended: false,
@@ -202,9 +201,7 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
         Ok(g) => g,
         Err(e) => {
             // The session exists by now: close it with the reason, not as interrupted.
-            if let Some(w) = edge.session.take() {
-                let _ = w.close_with(&EndCause::Failed(e.to_string()));
-            }
+            let _ = edge.consumers.close(&EndCause::Failed(e.to_string()));
             return Err(e.into());
         }
     };
@@ -229,24 +226,23 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
                 .unwrap_or_default(),
         ),
     };
-    let closed = edge.session.take().map(|w| {
-        let (id, dir) = (w.id().to_string(), w.dir().to_path_buf());
-        (id, dir, w.close_with(&ending))
-    });
+    let storage_error = edge.consumers.storage_error().map(str::to_owned);
+    let closed = edge.consumers.close(&ending);
     drop(guard);
     result?;
-    if let Some((id, dir, closed)) = closed {
-        match closed {
-            Ok(summary) if app.session_error.is_none() => say(format_args!(
-                "emotty: session {id} closed: {}",
+    if let Some(closed) = closed {
+        match closed.summary {
+            Ok(summary) if storage_error.is_none() => say(format_args!(
+                "emotty: session {} closed: {}",
+                closed.id,
                 describe(&summary)
             )),
             Ok(_) => bail!(
                 "{}; the session stopped there and what was written is kept in {}",
-                app.session_error.as_deref().unwrap_or("write error"),
-                dir.display()
+                storage_error.as_deref().unwrap_or("write error"),
+                closed.dir.display()
             ),
-            Err(e) => bail!("{e}; what was written is kept in {}", dir.display()),
+            Err(e) => bail!("{e}; what was written is kept in {}", closed.dir.display()),
         }
     }
     // The error was on screen; it is also the exit status, as with `listen`.

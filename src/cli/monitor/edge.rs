@@ -3,10 +3,11 @@
 //! devices switched and lost ones looked for again.
 
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
 use emotty::audio::capture;
+use emotty::consumers::Consumers;
 use emotty::engine::{AnalysisConfig, AudioChunk, EndReason, Engine, Event, SourceKind};
 use emotty::model::Model;
 use emotty::recording::{Recorder, RecorderConfig};
@@ -32,9 +33,8 @@ pub(super) struct Edge {
     pub(super) config: AnalysisConfig,
     pub(super) live: Option<Live>,
     pub(super) tap_tx: Sender<AudioChunk>,
-    pub(super) tap_rx: Receiver<AudioChunk>,
-    pub(super) session: Option<SessionWriter>,
-    pub(super) recorder: Option<Recorder>,
+    /// The session writer, the recorder and the tap's audio.
+    pub(super) consumers: Consumers,
     pub(super) recorder_config: Option<RecorderConfig>,
     /// A microphone to look for again, and when.
     pub(super) retry: Option<(Option<String>, Instant)>,
@@ -47,29 +47,13 @@ pub(super) struct Edge {
 
 impl Edge {
     pub(super) fn drain_tap(&mut self, app: &mut App) {
-        for chunk in self.tap_rx.try_iter() {
-            if let Some(r) = &mut self.recorder {
-                r.feed(&chunk);
-            }
-            if let Some(w) = &mut self.session
-                && app.session_error.is_none()
-                && let Err(e) = w.on_audio(&chunk)
-            {
-                app.session_failed(&e.to_string());
-            }
-        }
+        let result = self.consumers.drain_tap();
+        told(app, result);
     }
 
     pub(super) fn on_event(&mut self, app: &mut App, e: &Event, pending: &mut Vec<Pending>) {
-        if let Some(w) = &mut self.session
-            && app.session_error.is_none()
-            && let Err(err) = w.on_event(e)
-        {
-            app.session_failed(&err.to_string());
-        }
-        if let Some(r) = &mut self.recorder {
-            r.on_event(e);
-        }
+        let result = self.consumers.on_event(e);
+        told(app, result);
         app.on_event(e);
         match e {
             Event::Started(s) => {
@@ -99,14 +83,11 @@ impl Edge {
                     EndReason::DeviceLost(m) => {
                         // The session keeps the loss as an event, not only as the end
                         // reason: the monitor goes on, and the device may come back.
-                        if let Some(w) = &mut self.session
-                            && app.session_error.is_none()
-                            && let Err(err) = w.on_event(&Event::Warning {
-                                message: format!("device lost: {m}"),
-                            })
-                        {
-                            app.session_failed(&err.to_string());
-                        }
+                        let warning = Event::Warning {
+                            message: format!("device lost: {m}"),
+                        };
+                        let result = self.consumers.with_session(|w| w.on_event(&warning));
+                        told(app, result);
                         if let Some(l) = &live
                             && l.kind == SourceKind::Microphone
                         {
@@ -148,7 +129,7 @@ impl Edge {
                     app.log(LogKind::Error, "nothing to record: no audio source");
                     return;
                 }
-                let Some(r) = &mut self.recorder else {
+                let Some(r) = self.consumers.recorder_mut() else {
                     app.log(LogKind::Error, "recordings are not available");
                     return;
                 };
@@ -162,7 +143,7 @@ impl Edge {
             }
             Command::StopRecording => self.stop_recording(app),
             Command::DiscardRecording => {
-                if let Some(r) = &mut self.recorder
+                if let Some(r) = self.consumers.recorder_mut()
                     && r.is_recording()
                 {
                     r.cancel();
@@ -200,34 +181,16 @@ impl Edge {
         app: &mut App,
         f: impl FnOnce(&mut SessionWriter) -> Result<(), emotty::session::SessionError>,
     ) -> bool {
-        match &mut self.session {
-            Some(w) if app.session_error.is_none() => match f(w) {
-                Ok(()) => true,
-                Err(e) => {
-                    app.session_failed(&e.to_string());
-                    false
-                }
-            },
-            _ => false,
-        }
+        let result = self.consumers.with_session(f);
+        told(app, result).unwrap_or(false)
     }
 
     pub(super) fn stop_recording(&mut self, app: &mut App) {
-        let Some(r) = &mut self.recorder else { return };
-        if !r.is_recording() {
+        let Some((saved, logged)) = self.consumers.stop_recording() else {
             return;
-        }
-        // The audio that is already in the tap belongs to the clip.
-        for chunk in self.tap_rx.try_iter() {
-            r.feed(&chunk);
-            if let Some(w) = &mut self.session
-                && app.session_error.is_none()
-                && let Err(e) = w.on_audio(&chunk)
-            {
-                app.session_failed(&e.to_string());
-            }
-        }
-        match r.stop() {
+        };
+        told(app, logged);
+        match saved {
             Ok(saved) => {
                 let e = &saved.entry;
                 let heard = match &e.prediction {
@@ -239,9 +202,6 @@ impl Edge {
                     None => ", model heard no speech".into(),
                 };
                 let text = format!("saved {} ({:.1} s{heard})", e.file, e.duration);
-                self.with_session(app, |w| {
-                    w.recording_saved(&saved.entry.file, &saved.entry.label, &saved.recordings_dir)
-                });
                 app.recording_ended(LogKind::Recording, text);
             }
             Err(e) => app.recording_ended(LogKind::Error, format!("recording not saved: {e}")),
@@ -250,7 +210,7 @@ impl Edge {
 
     /// A fresh recorder for a new engine: its frame numbers and times start at 0.
     pub(super) fn new_recorder(&mut self, app: &mut App) {
-        self.recorder = match &self.recorder_config {
+        let recorder = match &self.recorder_config {
             Some(cfg) => {
                 match Recorder::new(cfg.clone(), Some(ModelRecord::from_info(self.model.info()))) {
                     Ok(r) => Some(r),
@@ -262,6 +222,7 @@ impl Edge {
             }
             None => None,
         };
+        self.consumers.set_recorder(recorder);
     }
 
     fn switch_device(&mut self, app: &mut App, id: &str, name: &str) {
@@ -307,13 +268,9 @@ impl Edge {
     }
 
     pub(super) fn tick(&mut self, app: &mut App) {
-        if let Some(w) = &mut self.session
-            && app.session_error.is_none()
-            && let Err(e) = w.tick()
-        {
-            app.session_failed(&e.to_string());
-        }
-        if self.recorder.as_ref().is_some_and(Recorder::is_full) {
+        let result = self.consumers.with_session(SessionWriter::tick);
+        told(app, result);
+        if self.consumers.recorder().is_some_and(Recorder::is_full) {
             self.stop_recording(app);
         }
         if self.live.is_none()
@@ -345,6 +302,17 @@ impl Edge {
                     self.retry = Some((wanted, Instant::now() + every));
                 }
             }
+        }
+    }
+}
+
+/// Tells the app when the session's storage has just failed; the value otherwise.
+fn told<T>(app: &mut App, result: Result<T, emotty::session::SessionError>) -> Option<T> {
+    match result {
+        Ok(v) => Some(v),
+        Err(e) => {
+            app.session_failed(&e.to_string());
+            None
         }
     }
 }
