@@ -13,7 +13,14 @@
 //! | `labels` | int64 | clips | index into `meta.labels` |
 //! | `clip_index` | int64 | clips | index into `meta.clips` (the source file) |
 //! | `variant` | int64 | clips | 0 for the clip as recorded, 1… for augmented copies |
-//! | `meta_json` | uint8 | bytes | UTF-8 JSON: front end, VAD, labels, per source clip its path, corpus, speaker; per row its augmentation recipe |
+//! | `window_row` | int64 | windows | the row (clip) a window belongs to |
+//! | `window_start`, `window_end` | int64 | windows | its frames within the row, `start..end` |
+//! | `window_speech` | float32 | windows | its speech ratio, as the engine computes it |
+//! | `meta_json` | uint8 | bytes | UTF-8 JSON: front end, VAD, labels, the window schedule, per source clip its path, corpus, speaker; per row its augmentation recipe |
+//!
+//! The windows are the engine's own ([`crate::engine::schedule`]) with the default
+//! window, hop and minimum window, which `meta.schedule` records; training reads them
+//! from here instead of cutting its own, and writes the schedule into the model.
 //!
 //! "clips" above counts rows: with `--augment N` every source clip gives 1 + N rows.
 
@@ -34,7 +41,10 @@ use crate::dsp::level::BlockLevel;
 use crate::dsp::resample::{Resampler, downmix};
 use crate::dsp::vad::VadConfig;
 use crate::emotion::{self, EMOTIONS};
-use crate::engine::analyzer::{FeatureStream, StreamFrame, StreamSink};
+use crate::engine::analyzer::{
+    DEFAULT_HOP_S, DEFAULT_MIN_SPEECH_RATIO, FeatureStream, StreamFrame, StreamSink,
+};
+use crate::engine::schedule::{DEFAULT_MIN_WINDOW_S, DEFAULT_WINDOW_S, Schedule};
 
 /// Features of one clip.
 #[derive(Debug, Clone, PartialEq)]
@@ -217,12 +227,22 @@ struct Meta<'a> {
     vad_threshold: f32,
     vad_floor_dbfs: f32,
     labels: &'a [&'a str],
+    schedule: ScheduleMeta,
     clips: Vec<ClipMeta<'a>>,
     augment_seed: u64,
     /// Per row: the augmentation applied (null for the clip as recorded).
     recipes: Vec<Option<Recipe>>,
     /// Clips that could not be read, with the reason.
     failed: Vec<String>,
+}
+
+/// The window schedule the archive's windows follow, in seconds.
+#[derive(Debug, Serialize)]
+struct ScheduleMeta {
+    window_s: f64,
+    hop_s: f64,
+    min_window_s: f64,
+    min_speech_ratio: f32,
 }
 
 /// Result of an export.
@@ -300,6 +320,15 @@ pub fn export(
     let mut recipes = Vec::new();
     let mut meta_clips = Vec::new();
     let mut failed = Vec::new();
+    let fps = frontend.frames_per_second();
+    let frames_of = |s: f64| (s * fps).round() as usize;
+    let schedule = Schedule::new(
+        frames_of(DEFAULT_WINDOW_S),
+        frames_of(DEFAULT_HOP_S),
+        frames_of(DEFAULT_MIN_WINDOW_S),
+    );
+    let (mut window_row, mut window_start, mut window_end, mut window_speech) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (clip, slot) in clips.iter().zip(results) {
         let result = slot.into_inner().ok().flatten();
         match result {
@@ -307,6 +336,15 @@ pub fn export(
                 let f = &variants[0].0;
                 for (v, (f, recipe)) in variants.iter().enumerate() {
                     features.extend_from_slice(&f.features);
+                    let row = labels.len() as i64;
+                    for w in schedule.clone().all(f.frames as u64) {
+                        let (a, b) = (w.start as usize, w.end as usize);
+                        let heard = f.speech[a..b].iter().filter(|&&s| s).count();
+                        window_row.push(row);
+                        window_start.push(a as i64);
+                        window_end.push(b as i64);
+                        window_speech.push(heard as f32 / (b - a) as f32);
+                    }
                     speech.extend(f.speech.iter().map(|&s| u8::from(s)));
                     offsets.push(offsets.last().copied().unwrap_or(0) + f.frames as i64);
                     labels.push(emotion::index(&clip.label).unwrap_or(0) as i64);
@@ -336,6 +374,12 @@ pub fn export(
         vad_threshold: vad.threshold,
         vad_floor_dbfs: vad.floor_dbfs,
         labels: &EMOTIONS,
+        schedule: ScheduleMeta {
+            window_s: DEFAULT_WINDOW_S,
+            hop_s: DEFAULT_HOP_S,
+            min_window_s: DEFAULT_MIN_WINDOW_S,
+            min_speech_ratio: DEFAULT_MIN_SPEECH_RATIO,
+        },
         clips: meta_clips,
         augment_seed: augmentation.seed,
         recipes,
@@ -370,6 +414,16 @@ pub fn export(
             npz.add_array("clip_index", &Array1::from(clip_index.clone()))
                 .map_err(|e| npz_err(&e))?;
             npz.add_array("variant", &Array1::from(variant.clone()))
+                .map_err(|e| npz_err(&e))?;
+            for (name, values) in [
+                ("window_row", &window_row),
+                ("window_start", &window_start),
+                ("window_end", &window_end),
+            ] {
+                npz.add_array(name, &Array1::from(values.clone()))
+                    .map_err(|e| npz_err(&e))?;
+            }
+            npz.add_array("window_speech", &Array1::from(window_speech.clone()))
                 .map_err(|e| npz_err(&e))?;
             npz.add_array("meta_json", &Array1::from(meta_json.clone()))
                 .map_err(|e| npz_err(&e))?;

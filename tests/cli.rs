@@ -1050,6 +1050,44 @@ fn features_are_exactly_the_front_end_of_the_decoded_clips() {
         let label = clip["label"].as_str().unwrap();
         assert_eq!(labels[i] as usize, emotty::emotion::index(label).unwrap());
     }
+    // Every row's windows are the ones the engine scores: classify's timeline of the
+    // same clip has the same spans and speech ratios.
+    let rows: Array1<i64> = npz.by_name("window_row").unwrap();
+    let starts: Array1<i64> = npz.by_name("window_start").unwrap();
+    let ends: Array1<i64> = npz.by_name("window_end").unwrap();
+    let ratios: Array1<f32> = npz.by_name("window_speech").unwrap();
+    assert_eq!(meta["schedule"]["hop_s"], 0.5);
+    for (i, clip) in clips.iter().enumerate() {
+        let path = repo().join(clip["path"].as_str().unwrap());
+        let run = home
+            .run(&[
+                "classify",
+                "--timeline",
+                "--format",
+                "json",
+                "--model",
+                &m,
+                &path.display().to_string(),
+            ])
+            .ok();
+        let engine: Vec<(i64, i64, f64)> = json_of(&run.stdout)
+            .iter()
+            .filter(|v| v["type"] == "window")
+            .map(|v| {
+                let frame = |k: &str| (v[k].as_f64().unwrap() * 100.0).round() as i64;
+                (frame("start_s"), frame("end_s"), v["speech_ratio"].as_f64().unwrap())
+            })
+            .collect();
+        let archive: Vec<(i64, i64, f64)> = (0..rows.len())
+            .filter(|&k| rows[k] == i as i64)
+            .map(|k| (starts[k], ends[k], f64::from(ratios[k])))
+            .collect();
+        assert_eq!(engine.len(), archive.len(), "clip {i}");
+        for (e, a) in engine.iter().zip(&archive) {
+            assert_eq!((e.0, e.1), (a.0, a.1), "clip {i}");
+            assert!((e.2 - a.2).abs() < 1e-3, "clip {i}: {e:?} against {a:?}");
+        }
+    }
     // An unwritable destination fails cleanly and leaves nothing behind.
     let bad = tmp.path().join("no/such/dir/f.npz");
     let line = home

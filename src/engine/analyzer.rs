@@ -20,6 +20,7 @@ use crate::dsp::resample::{ResampleError, Resampler, downmix};
 use crate::dsp::vad::{VAD_FRAME, VAD_RATE, Vad, VadConfig, VadFrame};
 use crate::engine::adapt::{Adaptation, StreamStats};
 use crate::engine::events::{Event, Level, Outcome, SpectrogramColumn, WindowResult};
+use crate::engine::schedule::Schedule;
 use crate::model::{Model, ModelError};
 
 /// Settings of the analysis, most of them from the command line with defaults from the
@@ -353,8 +354,7 @@ struct Windows {
     dim: usize,
     frame_s: f64,
     window_frames: usize,
-    hop_frames: usize,
-    min_frames: usize,
+    schedule: Schedule,
     min_speech_ratio: f32,
     spectrogram: bool,
     /// The last `window_frames` frames' model input, as a circular buffer.
@@ -363,10 +363,6 @@ struct Windows {
     activity: Vec<(bool, f32)>,
     /// Frames produced since the stream started.
     frames: u64,
-    /// End frame of the next regular window.
-    next_end: u64,
-    /// End frame of the last window sent (0 = none yet).
-    last_end: u64,
     /// Scratch for one contiguous window.
     window: Vec<f32>,
     index: u64,
@@ -430,8 +426,6 @@ impl Analyzer {
             channels,
             level_block,
         )?;
-        // First regular window: the first hop multiple that is long enough.
-        let first_end = min_frames.div_ceil(hop_frames) * hop_frames;
         let adaptation = match (&config.adapt, &model.info().meta.adaptation) {
             (Adapt::Off, _) => None,
             (adapt, Some(prior)) => {
@@ -452,15 +446,12 @@ impl Analyzer {
                 dim,
                 frame_s: 1.0 / fps,
                 window_frames,
-                hop_frames,
-                min_frames,
+                schedule: Schedule::new(window_frames, hop_frames, min_frames),
                 min_speech_ratio: config.min_speech_ratio,
                 spectrogram: config.spectrogram,
                 ring: vec![0.0; window_frames * dim],
                 activity: vec![(false, 0.0); window_frames],
                 frames: 0,
-                next_end: first_end as u64,
-                last_end: 0,
                 window: Vec::with_capacity(window_frames * dim),
                 index: 0,
                 totals: Totals::default(),
@@ -509,7 +500,7 @@ impl Analyzer {
 
     /// Time between window ends, in seconds (whole frames).
     pub fn hop_s(&self) -> f64 {
-        self.windows.hop_frames as f64 * self.windows.frame_s
+        self.windows.schedule.hop_frames() as f64 * self.windows.frame_s
     }
 
     /// Totals so far.
@@ -548,11 +539,10 @@ impl Windows {
                 mel_db: frame.mel_db.to_vec(),
             }));
         }
-        if self.frames == self.next_end {
-            self.next_end += self.hop_frames as u64;
-            if let Err(e) = self.send_window(self.frames, emit) {
-                self.failure.get_or_insert(e);
-            }
+        if let Some(w) = self.schedule.after(self.frames)
+            && let Err(e) = self.send_window(w, emit)
+        {
+            self.failure.get_or_insert(e);
         }
     }
 
@@ -563,25 +553,22 @@ impl Windows {
         }
     }
 
-    /// After the last frame: covers a tail longer than a quarter hop, and makes sure a
-    /// clip shorter than the minimum window still gets one verdict.
+    /// After the last frame: the schedule's last window, if the tail is worth one.
     fn final_window(&mut self, emit: &mut dyn FnMut(Event)) -> Result<(), ModelError> {
-        let tail = self.frames - self.last_end;
-        let worth = if self.last_end == 0 {
-            self.frames >= (self.min_frames as u64 / 10).max(10)
-        } else {
-            tail * 4 >= self.hop_frames as u64
-        };
-        if worth && tail > 0 {
-            self.send_window(self.frames, emit)?;
+        match self.schedule.at_end(self.frames) {
+            Some(w) => self.send_window(w, emit),
+            None => Ok(()),
         }
-        Ok(())
     }
 
-    /// Sends the window of frames ending (exclusive) at `end`.
-    fn send_window(&mut self, end: u64, emit: &mut dyn FnMut(Event)) -> Result<(), ModelError> {
-        let len = (end as usize).min(self.window_frames);
-        let start = end - len as u64;
+    /// Sends the window of frames `span` (the end exclusive).
+    fn send_window(
+        &mut self,
+        span: std::ops::Range<u64>,
+        emit: &mut dyn FnMut(Event),
+    ) -> Result<(), ModelError> {
+        let (start, end) = (span.start, span.end);
+        let len = (end - start) as usize;
         let slot = |f: u64| (f % self.window_frames as u64) as usize;
         let (mut speech, mut energy) = (0u32, 0f64);
         for f in start..end {
@@ -623,7 +610,6 @@ impl Windows {
             emitted_at: Instant::now(),
         }));
         self.index += 1;
-        self.last_end = end;
         Ok(())
     }
 }

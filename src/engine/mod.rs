@@ -13,6 +13,7 @@
 pub mod adapt;
 pub mod analyzer;
 pub mod events;
+pub mod schedule;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
