@@ -36,7 +36,7 @@ fn shipped_model_path() -> std::path::PathBuf {
 fn sentence_features(model: &Model) -> Vec<f32> {
     let clip = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/corpus/ravdess/Actor_19/03-01-05-02-01-01-19.flac");
-    let f = emotty::features::clip_features(
+    let f = emotty::dataset::features::clip_features(
         &clip,
         &model.info().meta.frontend,
         emotty::dsp::vad::VadConfig::default(),

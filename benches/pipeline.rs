@@ -15,7 +15,7 @@ use emotty::model::Model;
 
 fn clips() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus");
-    match emotty::corpus::scan(&[root]) {
+    match emotty::dataset::corpus::scan(&[root]) {
         Ok(scan) => scan.clips.into_iter().map(|c| c.path).collect(),
         Err(e) => panic!("{e}"),
     }

@@ -197,7 +197,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     };
     let speaker = match raw.speaker {
         Some(s) => {
-            if let Err(problem) = crate::corpus::check_speaker(s.get_ref()) {
+            if let Err(problem) = crate::dataset::corpus::check_speaker(s.get_ref()) {
                 return Err(invalid(s.span(), format!("speaker: {problem}")));
             }
             Some(s.into_inner())

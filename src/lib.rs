@@ -9,17 +9,14 @@
 //! [`session`] writer and the labeled-[`recording`] recorder all consume the same events.
 
 pub mod audio;
-pub mod augment;
 pub mod classify;
 pub mod config;
 pub mod consumers;
-pub mod corpus;
+pub mod dataset;
 pub mod dsp;
 pub mod durable;
 pub mod emotion;
 pub mod engine;
-pub mod features;
-pub mod metrics;
 pub mod model;
 pub mod recording;
 pub mod session;

@@ -1,5 +1,5 @@
 //! Labeled recordings: short clips a tester records and labels, for training and
-//! evaluation (`emotty eval` and `emotty features` read them through [`crate::corpus`]).
+//! evaluation (`emotty eval` and `emotty features` read them through [`crate::dataset::corpus`]).
 //!
 //! ```text
 //! <recordings dir>/
@@ -61,7 +61,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audio::SourceRecord;
 use crate::audio::wav::WavAppender;
-use crate::corpus::{MANIFEST, check_speaker};
+use crate::dataset::corpus::{MANIFEST, check_speaker};
 use crate::durable::{self, TempFile};
 use crate::emotion::EMOTIONS;
 use crate::engine::{AudioChunk, Event, WindowResult};

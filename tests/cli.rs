@@ -32,7 +32,7 @@ fn json_of(stdout: &str) -> Vec<Value> {
 }
 
 fn corpus_files() -> Vec<String> {
-    let scan = emotty::corpus::scan(&[fixture(CORPUS)]).unwrap();
+    let scan = emotty::dataset::corpus::scan(&[fixture(CORPUS)]).unwrap();
     scan.clips
         .iter()
         .map(|c| c.path.display().to_string())
@@ -566,7 +566,7 @@ fn eval_scores_the_fixture_corpora_per_corpus_and_pooled() {
     let mut args = vec!["classify", "--format", "json", "--model", &m];
     args.extend(files.iter().map(String::as_str));
     let verdicts = json_of(&home.run(&args).ok().stdout);
-    let scan = emotty::corpus::scan(&[fixture(CORPUS)]).unwrap();
+    let scan = emotty::dataset::corpus::scan(&[fixture(CORPUS)]).unwrap();
     let mut pooled = [[0u64; 9]; 8];
     for (v, clip) in verdicts.iter().zip(&scan.clips) {
         let t = emotty::emotion::index(&clip.label).unwrap();
@@ -1075,7 +1075,11 @@ fn features_are_exactly_the_front_end_of_the_decoded_clips() {
             .filter(|v| v["type"] == "window")
             .map(|v| {
                 let frame = |k: &str| (v[k].as_f64().unwrap() * 100.0).round() as i64;
-                (frame("start_s"), frame("end_s"), v["speech_ratio"].as_f64().unwrap())
+                (
+                    frame("start_s"),
+                    frame("end_s"),
+                    v["speech_ratio"].as_f64().unwrap(),
+                )
             })
             .collect();
         let archive: Vec<(i64, i64, f64)> = (0..rows.len())

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use emotty::dataset::features::clip_features;
 use emotty::dsp::vad::VadConfig;
-use emotty::features::clip_features;
 use emotty::model::{Model, OutputKind, find_default_model};
 
 use emotty::emotion::EMOTIONS as LABELS;

@@ -9,8 +9,8 @@ use anyhow::{Result, bail};
 use serde_json::json;
 
 use emotty::classify;
-use emotty::corpus::{self, Corpus};
-use emotty::metrics::{Confusion, Scores};
+use emotty::dataset::corpus::{self, Corpus};
+use emotty::dataset::metrics::{Confusion, Scores};
 
 use super::{
     AdaptArg, AnalysisArgs, EvalArgs, analysis_config, jobs, load_model, pool, say, stdout_ok,

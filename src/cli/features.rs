@@ -4,10 +4,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 
-use emotty::corpus;
+use emotty::dataset::corpus;
+use emotty::dataset::features;
 use emotty::dsp::frontend::FrontendConfig;
 use emotty::dsp::vad::VadConfig;
-use emotty::features;
 
 use super::{AnalysisArgs, FeaturesArgs, jobs, load_model, say};
 

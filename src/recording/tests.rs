@@ -164,7 +164,7 @@ fn clips_in_the_same_second_get_different_names() {
     names.sort();
     names.dedup();
     assert_eq!(names.len(), 3, "{names:?}");
-    let scan = crate::corpus::scan(&[dir.path().to_path_buf()]).unwrap();
+    let scan = crate::dataset::corpus::scan(&[dir.path().to_path_buf()]).unwrap();
     assert_eq!(scan.clips.len(), 3);
     assert!(
         scan.clips

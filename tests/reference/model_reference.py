@@ -165,7 +165,7 @@ def corpus_cases(corpus: Path, model: Path, dim: int) -> list[dict]:
     """Real clips through the product's own feature path: `emotty features` (release
     build) computes what the engine would feed the model, and up to 300 frames from the
     middle of each clip become a case. The Rust test recomputes the same frames from the
-    clip with `emotty::features::clip_features` and checks `input_sum` first, so a
+    clip with `emotty::dataset::features::clip_features` and checks `input_sum` first, so a
     changed front end is reported as stale inputs rather than as a runtime mismatch."""
     import subprocess
     import tempfile

@@ -1,7 +1,7 @@
 """Features from `emotty features`, speaker-independent folds, and windows as the engine cuts them.
 
 Nothing here computes audio features: every number comes from the engine's own front end
-through `emotty features` (see src/features.rs for the .npz layout). What this module adds is
+through `emotty features` (see src/dataset/features.rs for the .npz layout). What this module adds is
 bookkeeping: which rows belong to which clip, speaker and fold, and how the live engine
 slides its window over a clip, so training and validation see clips the way the product does.
 """

@@ -34,8 +34,8 @@ use ndarray_npy::NpzWriter;
 use serde::Serialize;
 
 use crate::audio::decode;
-use crate::augment::{self, Recipe, Rng};
-use crate::corpus::Clip;
+use crate::dataset::augment::{self, Recipe, Rng};
+use crate::dataset::corpus::Clip;
 use crate::dsp::frontend::FrontendConfig;
 use crate::dsp::level::BlockLevel;
 use crate::dsp::resample::{Resampler, downmix};
