@@ -162,3 +162,41 @@ pub enum Event {
     /// Always the last event.
     Ended(EndReason),
 }
+
+/// A session's time across engine restarts. Each engine's stream time starts at 0 (a
+/// device change starts a new engine); a session's time goes on from where the last
+/// engine left it. The monitor's state and the session writer keep one each, fed the
+/// same events, so the screen and the files agree.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SessionClock {
+    base_s: f64,
+    now_s: f64,
+    engines: u32,
+}
+
+impl SessionClock {
+    /// An engine started (its `Started` event); true when it is not the first.
+    pub fn engine_started(&mut self) -> bool {
+        let restarted = self.engines > 0;
+        if restarted {
+            self.base_s = self.now_s;
+        }
+        self.engines += 1;
+        restarted
+    }
+
+    /// Session time of the current engine's stream time `engine_s`.
+    pub fn session_s(&self, engine_s: f64) -> f64 {
+        self.base_s + engine_s
+    }
+
+    /// Moves to the current engine's stream time `engine_s` (never backwards).
+    pub fn advance(&mut self, engine_s: f64) {
+        self.now_s = self.now_s.max(self.session_s(engine_s));
+    }
+
+    /// The latest session time seen.
+    pub fn now_s(&self) -> f64 {
+        self.now_s
+    }
+}

@@ -27,7 +27,7 @@ use super::format::{
 use super::summary::SummaryBuilder;
 use crate::audio::wav::WavAppender;
 use crate::durable;
-use crate::engine::{AudioChunk, Event, SourceKind, WindowResult};
+use crate::engine::{AudioChunk, Event, SessionClock, SourceKind, WindowResult};
 
 /// The longest a logged line waits before it is fsynced.
 pub const SYNC_EVERY: Duration = Duration::from_secs(1);
@@ -63,11 +63,8 @@ pub struct SessionWriter {
     audio_limit_bytes: Option<u64>,
     labels: Vec<String>,
     paused: bool,
-    /// Session time (seconds of audio since the session started) of the latest audio.
-    time_s: f64,
-    /// Added to the engine's times: a restarted engine (new source) counts from 0 again.
-    base_s: f64,
-    engine_started: bool,
+    /// Session time (seconds of audio since the session started) across engines.
+    clock: SessionClock,
     rows: u64,
     summary: SummaryBuilder,
     dropped: u64,
@@ -140,9 +137,7 @@ impl SessionWriter {
             audio_limit_bytes: None,
             labels: Vec::new(),
             paused: false,
-            time_s: 0.0,
-            base_s: 0.0,
-            engine_started: false,
+            clock: SessionClock::default(),
             rows: 0,
             summary: SummaryBuilder::new(None),
             dropped: 0,
@@ -170,7 +165,7 @@ impl SessionWriter {
 
     /// Session time of the latest audio, in seconds: where a marker made now lands.
     pub fn time_s(&self) -> f64 {
-        self.time_s
+        self.clock.now_s()
     }
 
     pub fn is_paused(&self) -> bool {
@@ -189,9 +184,8 @@ impl SessionWriter {
         match event {
             Event::Started(s) => {
                 let source = SourceRecord::from(&s.source);
-                if self.engine_started {
+                if self.clock.engine_started() {
                     // A new engine on a new source: its clock starts at 0 again.
-                    self.base_s = self.time_s;
                     self.dropped = 0;
                     self.log(EventKind::DeviceChanged {
                         source: source.clone(),
@@ -201,7 +195,6 @@ impl SessionWriter {
                         source: source.clone(),
                     })?;
                 }
-                self.engine_started = true;
                 self.labels = s.labels.clone();
                 self.meta.device =
                     (s.source.kind == SourceKind::Microphone).then(|| s.source.name.clone());
@@ -351,7 +344,7 @@ impl SessionWriter {
         if self.failed.is_none() {
             finished?;
         }
-        let summary = self.summary.finish(Some(self.time_s));
+        let summary = self.summary.finish(Some(self.clock.now_s()));
         self.meta.status = WrittenStatus::Closed;
         self.meta.end = Some(Stamp::now());
         self.meta.ended = Some(reason);
@@ -400,10 +393,7 @@ impl SessionWriter {
     }
 
     fn advance(&mut self, engine_time_s: f64) {
-        let t = self.base_s + engine_time_s;
-        if t > self.time_s {
-            self.time_s = t;
-        }
+        self.clock.advance(engine_time_s);
     }
 
     fn row(&mut self, w: &WindowResult) -> Result<(), SessionError> {
@@ -416,8 +406,8 @@ impl SessionWriter {
         });
         let row = TimelineRow {
             index: self.rows,
-            start_s: round3(self.base_s + w.start_s),
-            end_s: round3(self.base_s + w.end_s),
+            start_s: round3(self.clock.session_s(w.start_s)),
+            end_s: round3(self.clock.session_s(w.end_s)),
             wall: Utc::now(),
             emotion: w.top().and_then(|t| self.labels.get(t).cloned()),
             no_speech: w.top().is_none(),
@@ -442,7 +432,7 @@ impl SessionWriter {
 
     fn log(&mut self, kind: EventKind) -> Result<(), SessionError> {
         let record = EventRecord {
-            t: round3(self.time_s),
+            t: round3(self.clock.now_s()),
             wall: Utc::now(),
             kind,
         };

@@ -14,7 +14,7 @@ mod keys;
 pub use keys::{Action, BINDINGS, Binding, action_of};
 
 use crate::emotion::{CHANGE_HOLD_S, ChangeTracker, hold_windows};
-use crate::engine::{DEFAULT_HOP_S, EndReason, Event, Outcome, SourceInfo, Stats};
+use crate::engine::{DEFAULT_HOP_S, EndReason, Event, Outcome, SessionClock, SourceInfo, Stats};
 
 /// Spectrogram frames (10 ms each) averaged into one screen column: 40 ms a column
 /// shows about 3 s at 80 columns and 7 s at 200.
@@ -201,11 +201,8 @@ pub struct App {
     pub source_state: SourceState,
     pub mel_frequencies: Vec<f32>,
     pub hop_s: f64,
-    /// Session time of the latest audio.
-    pub time_s: f64,
-    /// Added to the engine's times: a new engine (device switch) starts from 0.
-    base_s: f64,
-    engines: usize,
+    /// Session time across engines (a device switch starts a new one from 0).
+    clock: SessionClock,
     /// Wall-clock seconds since the monitor started, for the session clock.
     pub clock_s: u64,
     pub level: Option<(f32, f32)>,
@@ -259,9 +256,7 @@ impl App {
             source_state: SourceState::Starting,
             mel_frequencies: Vec::new(),
             hop_s: DEFAULT_HOP_S,
-            time_s: 0.0,
-            base_s: 0.0,
-            engines: 0,
+            clock: SessionClock::default(),
             clock_s: 0,
             level: None,
             clipped_at: None,
@@ -366,7 +361,7 @@ impl App {
         // Device names, file names and error messages are data: shown escaped.
         let text: String = text.into();
         self.log.push_back(LogEntry {
-            t: self.time_s,
+            t: self.time_s(),
             kind,
             text: crate::text::visible(&text).into_owned(),
         });
@@ -384,8 +379,8 @@ impl App {
     pub fn on_event(&mut self, event: &Event) {
         match event {
             Event::Started(s) => {
-                if self.engines > 0 {
-                    self.base_s = self.time_s;
+                let restarted = self.clock.engine_started();
+                if restarted {
                     self.log(
                         LogKind::Device,
                         format!(
@@ -394,13 +389,12 @@ impl App {
                         ),
                     );
                 }
-                self.engines += 1;
                 self.labels = s.labels.clone();
                 self.affect = s.affect;
                 self.adapting = s.adapting;
                 self.model_name = s.model_name.clone();
                 self.mel_frequencies = s.mel_frequencies.clone();
-                if (s.hop_s - self.hop_s).abs() > 1e-9 || self.engines == 1 {
+                if (s.hop_s - self.hop_s).abs() > 1e-9 || !restarted {
                     self.hop_s = s.hop_s;
                     let current = self.changes.current().map(str::to_string);
                     self.changes = ChangeTracker::new(hold_windows(CHANGE_HOLD_S, s.hop_s));
@@ -424,7 +418,7 @@ impl App {
             Event::Level(l) => {
                 self.advance(l.time_s);
                 if l.clipped {
-                    self.clipped_at = Some(self.time_s);
+                    self.clipped_at = Some(self.time_s());
                 }
                 if !self.paused {
                     self.level = Some((l.rms_dbfs, l.peak_dbfs));
@@ -461,7 +455,7 @@ impl App {
                 if self.paused {
                     return;
                 }
-                let end_s = self.base_s + w.end_s;
+                let end_s = self.clock.session_s(w.end_s);
                 self.speech = Some(w.top().is_some());
                 self.latest = match &w.outcome {
                     Outcome::NoSpeech => Latest::NoSpeech {
@@ -541,10 +535,12 @@ impl App {
     }
 
     fn advance(&mut self, engine_time_s: f64) {
-        let t = self.base_s + engine_time_s;
-        if t > self.time_s {
-            self.time_s = t;
-        }
+        self.clock.advance(engine_time_s);
+    }
+
+    /// Session time of the latest audio.
+    pub fn time_s(&self) -> f64 {
+        self.clock.now_s()
     }
 
     /// No source could be opened at start (or after a switch); `message` says why.
@@ -558,14 +554,14 @@ impl App {
     /// The clipping mark is lit.
     pub fn clipping(&self) -> bool {
         self.clipped_at
-            .is_some_and(|t| self.time_s - t <= CLIP_HOLD_S)
+            .is_some_and(|t| self.time_s() - t <= CLIP_HOLD_S)
     }
 
     /// The edge started the recording.
     pub fn recording_started(&mut self, label: &str) {
         self.recording = Some(Recording {
             label: label.to_string(),
-            since_s: self.time_s,
+            since_s: self.time_s(),
         });
         self.log(LogKind::Recording, format!("recording {label}…"));
     }
@@ -580,7 +576,7 @@ impl App {
     pub fn recording_elapsed(&self) -> Option<f64> {
         self.recording
             .as_ref()
-            .map(|r| (self.time_s - r.since_s).max(0.0))
+            .map(|r| (self.time_s() - r.since_s).max(0.0))
     }
 
     /// The device list for the picker.

@@ -229,12 +229,13 @@ impl App {
             Action::Pause => {
                 self.paused = !self.paused;
                 if self.paused {
-                    self.pauses.push((self.time_s, None));
+                    self.pauses.push((self.time_s(), None));
                     self.log(LogKind::Info, "paused");
                     return vec![Command::Pause];
                 }
+                let now = self.time_s();
                 if let Some(last) = self.pauses.last_mut() {
-                    last.1 = Some(self.time_s);
+                    last.1 = Some(now);
                 }
                 self.log(LogKind::Info, "resumed");
                 return vec![Command::Resume];

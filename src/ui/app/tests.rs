@@ -124,7 +124,7 @@ fn pausing_freezes_the_display_and_asks_the_session_to_pause() {
     // Bars and timeline still show the window from before the pause; the clock moved.
     assert!(matches!(a.latest, Latest::Emotion { top: 1, .. }));
     assert_eq!(a.timeline.len(), 1);
-    assert!((a.time_s - 1.6).abs() < 1e-9);
+    assert!((a.time_s() - 1.6).abs() < 1e-9);
     assert_eq!(a.on_key(key(' ')), [Command::Resume]);
     assert_eq!(a.pauses, [(1.0, Some(1.6))]);
     assert_eq!(log_texts(&a, LogKind::Info), ["paused", "resumed"]);

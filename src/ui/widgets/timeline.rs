@@ -30,7 +30,7 @@ pub enum Cell {
 
 /// The cells, newest last, for `n` cells of `spc` seconds ending at `now`.
 pub fn cells(app: &App, n: usize, spc: f64) -> Vec<Cell> {
-    let now = app.time_s;
+    let now = app.time_s();
     let mut out = vec![Cell::Empty; n];
     let mut counts = vec![0u32; app.labels.len().max(1)];
     let mut current: Option<usize> = None;
