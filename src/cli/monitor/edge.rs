@@ -235,36 +235,34 @@ impl Edge {
         let previous = self.live.take().map(|l| (l.wanted, l.kind));
         self.drain_tap(app);
         let wanted = if id.is_empty() { name } else { id };
-        match capture::open(Some(wanted)) {
-            Ok((feed, guard)) => {
-                match start_engine(
-                    feed,
-                    guard,
-                    &self.model,
-                    &self.config,
-                    &self.tap_tx,
-                    Some(wanted.to_string()),
-                ) {
-                    Ok(live) => {
-                        self.live = Some(live);
-                        self.retry = None;
-                        self.input_ended = false;
-                        self.failed = None;
-                        self.new_recorder(app);
-                    }
-                    Err(e) => app.log(LogKind::Error, format!("cannot use {name}: {e:#}")),
-                }
-            }
-            Err(e) => {
+        match self.open_microphone(app, Some(wanted.to_string())) {
+            Ok(()) => {}
+            Err(Unopened::Start(e)) => app.log(LogKind::Error, format!("cannot use {name}: {e:#}")),
+            Err(Unopened::Open(e)) => {
                 app.log(LogKind::Error, format!("cannot open {name}: {e}"));
                 // Back to the microphone we had, if it was one.
                 if let Some((w, SourceKind::Microphone)) = previous {
                     self.retry = Some((w, Instant::now()));
                 } else if app.source.is_none() {
-                    app.no_device(e.to_string());
+                    app.no_device(e);
                 }
             }
         }
+    }
+
+    /// Opens a microphone (`wanted`, or the default) and starts a new engine on it, with
+    /// a new recorder; the session goes on.
+    fn open_microphone(&mut self, app: &mut App, wanted: Option<String>) -> Result<(), Unopened> {
+        let (feed, guard) =
+            capture::open(wanted.as_deref()).map_err(|e| Unopened::Open(e.to_string()))?;
+        let live = start_engine(feed, guard, &self.model, &self.config, &self.tap_tx, wanted)
+            .map_err(Unopened::Start)?;
+        self.live = Some(live);
+        self.retry = None;
+        self.input_ended = false;
+        self.failed = None;
+        self.new_recorder(app);
+        Ok(())
     }
 
     pub(super) fn tick(&mut self, app: &mut App) {
@@ -278,22 +276,13 @@ impl Edge {
             && Instant::now() >= *at
         {
             let wanted = wanted.clone();
-            match capture::open(wanted.as_deref()) {
-                Ok((feed, guard)) => {
-                    match start_engine(feed, guard, &self.model, &self.config, &self.tap_tx, wanted)
-                    {
-                        Ok(live) => {
-                            self.live = Some(live);
-                            self.retry = None;
-                            self.new_recorder(app);
-                        }
-                        Err(e) => {
-                            app.log(LogKind::Error, format!("{e:#}"));
-                            self.retry = None;
-                        }
-                    }
+            match self.open_microphone(app, wanted.clone()) {
+                Ok(()) => {}
+                Err(Unopened::Start(e)) => {
+                    app.log(LogKind::Error, format!("{e:#}"));
+                    self.retry = None;
                 }
-                Err(_) => {
+                Err(Unopened::Open(_)) => {
                     let every = if matches!(app.source_state, SourceState::Lost(_)) {
                         RETRY_LOST
                     } else {
@@ -304,6 +293,13 @@ impl Edge {
             }
         }
     }
+}
+
+/// Why a microphone did not become the source: it could not be opened (say, gone), or
+/// the engine could not start on it (a rate it cannot take).
+enum Unopened {
+    Open(String),
+    Start(anyhow::Error),
 }
 
 /// Tells the app when the session's storage has just failed; the value otherwise.
