@@ -45,14 +45,8 @@ NEMO_SPEAKERS = ["EB0", "KS0", "IC0", "MP0", "KD0", "SM0", "MK0", "TP0", "WR0"]
 # two male and two female each. Actors 21-24 are held out by the data provider.
 RAVDESS_FOLDS = [[1, 2, 11, 12], [3, 4, 13, 14], [5, 6, 15, 16], [7, 8, 17, 18], [9, 10, 19, 20]]
 
-# Engine defaults (src/engine/analyzer.rs): 10 ms frames, 3 s window, 0.5 s hop, partial
-# windows from 1 s, no-speech below a 0.2 speech ratio.
-WINDOW = 300
-HOP = 50
-MIN_WINDOW = 100
-MIN_SPEECH_RATIO = 0.2
-# Training crops run from this many frames up to WINDOW. Shorter than MIN_WINDOW on
-# purpose: a clip shorter than the minimum window gets one window of its whole length, and
+# Training crops run from this many frames up to the window. Shorter than the minimum
+# window on purpose: a clip shorter than it gets one window of its whole length, and
 # single words (0.6-0.9 s) must not be a length the model never saw.
 MIN_CROP = 50
 
@@ -89,6 +83,18 @@ class FeatureSet:
             raise ValueError(f"{path}: label set {self.meta['labels']} is not {LABELS}")
         self.clips = self.meta["clips"]
         self.frontend = self.meta["frontend"]
+        # The engine's windows of every row and the schedule they follow
+        # (src/engine/schedule.rs), as `emotty features` wrote them.
+        if "window_row" not in z or "schedule" not in self.meta:
+            raise ValueError(f"{path}: no windows in the archive; make it again with this emotty's `features`")
+        self.schedule = self.meta["schedule"]
+        fps = self.frontend["sample_rate"] / self.frontend["hop_length"]
+        self.window_frames = int(round(self.schedule["window_s"] * fps))
+        self.min_speech_ratio = float(self.schedule["min_speech_ratio"])
+        self._window_row = z["window_row"].astype(np.int64)
+        self._window_start = z["window_start"].astype(np.int64)
+        self._window_end = z["window_end"].astype(np.int64)
+        self._window_speech = z["window_speech"].astype(np.float64)
         self.dim = self.features.shape[1]
         # The MFCCs come first; a pitch track, if any, follows.
         self.n_mfcc = self.frontend["n_mfcc"] if self.frontend["features"] == "mfcc" else self.frontend["n_mels"]
@@ -115,6 +121,11 @@ class FeatureSet:
         for inst in self.instances:
             self.corpus_classes.setdefault(inst.corpus, set()).add(inst.label)
         self.corpus_classes = {c: sorted(v) for c, v in self.corpus_classes.items()}
+
+    def windows(self, row: int) -> list[tuple[int, int, float]]:
+        """The windows the engine scores in a row: (start, end, speech ratio)."""
+        a, b = np.searchsorted(self._window_row, [row, row + 1])
+        return list(zip(self._window_start[a:b].tolist(), self._window_end[a:b].tolist(), self._window_speech[a:b].tolist()))
 
     def frames(self, row: int) -> np.ndarray:
         return self.features[self.offsets[row] : self.offsets[row + 1]]
@@ -181,33 +192,8 @@ def validation_actors(test_fold: int) -> list[int]:
     return [nxt[0], nxt[1]]
 
 
-def engine_windows(n: int, speech: np.ndarray) -> list[tuple[int, int, float]]:
-    """The windows the engine sends for a clip of n frames: (start, end, speech ratio).
-
-    Mirrors Windows::on_frame/final_window in src/engine/analyzer.rs: regular windows end
-    at multiples of the hop from the first multiple >= the minimum window; a tail longer
-    than a quarter hop gets one more window; a clip shorter than the minimum window still
-    gets one window if it has at least 10 frames. The speech ratio here is taken from the
-    per-frame VAD flags (the engine counts 16 ms VAD frames; the two agree to a frame or so).
-    """
-    out = []
-    end = -(-MIN_WINDOW // HOP) * HOP
-    last = 0
-    while end <= n:
-        start = max(0, end - WINDOW)
-        out.append((start, end, float(speech[start:end].mean())))
-        last = end
-        end += HOP
-    tail = n - last
-    worth = (n >= max(MIN_WINDOW // 10, 10)) if last == 0 else (tail * 4 >= HOP)
-    if worth and tail > 0:
-        start = max(0, n - WINDOW)
-        out.append((start, n, float(speech[start:n].mean())))
-    return out
-
-
 def clip_verdict(window_probs: list[tuple[np.ndarray, float]]) -> np.ndarray | None:
-    """Speech-weighted mean of window outputs (src/classify.rs::summarize)."""
+    """Speech-weighted mean of window outputs (src/emotion.rs, `verdict`)."""
     if not window_probs:
         return None
     w = np.array([max(r, 1e-3) for _, r in window_probs])

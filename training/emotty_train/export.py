@@ -26,6 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def metadata(
     frontend: dict,
+    schedule: dict,
     name: str,
     version: str,
     description: str,
@@ -35,7 +36,7 @@ def metadata(
     temperature: float | None = None,
     adaptation: dict | None = None,
 ) -> dict:
-    """The `emotty` metadata entry the engine reads (src/model.rs, `ModelMeta`). With
+    """The `emotty` metadata entry the engine reads (src/model/meta.rs, `ModelMeta`). With
     `affect`, the model has a second output, [batch, 2]: arousal and valence in [-1, 1],
     trained towards the circumplex placement recorded here."""
     extra = {}
@@ -55,8 +56,9 @@ def metadata(
         "labels": LABELS,
         "sample_rate": frontend["sample_rate"],
         "frontend": frontend,
-        "window_s": 3.0,
-        "min_window_s": 1.0,
+        # The window the model was trained on, as the training archive's schedule says.
+        "window_s": schedule["window_s"],
+        "min_window_s": schedule["min_window_s"],
         "output": "probabilities",
         "training_data": training_data,
         "metrics": metrics,

@@ -173,6 +173,7 @@ def evaluate(model, fs: FeatureSet, test, onnx_path: Path, name: str, train_info
     affect = getattr(model, "affect", None) is not None
     meta = metadata(
         fs.frontend,
+        fs.schedule,
         name=name,
         version="fold",
         description=f"cross-validation fold model ({name}); not for shipping",
@@ -534,6 +535,7 @@ def cmd_final(args):
     }
     meta = metadata(
         fs.frontend,
+        fs.schedule,
         name="emotty-crnn",
         version=args.version,
         description=f"Speech emotion recognizer: Conv1d front end ({cfg.arch['channels']} channels, "

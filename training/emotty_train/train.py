@@ -14,11 +14,8 @@ import torch.nn.functional as F
 from .data import (
     LABELS,
     MIN_CROP,
-    MIN_SPEECH_RATIO,
-    WINDOW,
     FeatureSet,
     Instance,
-    engine_windows,
     uar,
 )
 from . import adapt as adaptation
@@ -142,7 +139,7 @@ class Sampler:
         """A batch: windows, labels, each window's class mask and (arousal, valence) target."""
         insts = [self.draw_instance() for _ in range(self.cfg.batch)]
         lengths = [self.fs.length(i.row) for i in insts]
-        length = int(self.rng.integers(self.cfg.min_crop, WINDOW + 1))
+        length = int(self.rng.integers(self.cfg.min_crop, self.fs.window_frames + 1))
         length = max(10, min(length, min(lengths)))
         xs = np.empty((len(insts), length, self.fs.dim), np.float32)
         for b, inst in enumerate(insts):
@@ -166,7 +163,7 @@ class Sampler:
         for _ in range(8):
             s = int(self.rng.integers(0, n - length + 1))
             r = float(speech[s : s + length].mean())
-            if r >= MIN_SPEECH_RATIO:
+            if r >= self.fs.min_speech_ratio:
                 return s
             if r > best_ratio:
                 best, best_ratio = s, r
@@ -277,9 +274,8 @@ def window_outputs(model, fs: FeatureSet, insts: list[Instance]):
     mode = getattr(model, "adapt_mode", None)
     jobs: dict[int, list[tuple[int, int, int, float]]] = {}
     for ci, inst in enumerate(insts):
-        n = fs.length(inst.row)
-        for s, e, r in engine_windows(n, fs.speech_flags(inst.row)):
-            if r >= MIN_SPEECH_RATIO and r > 0:
+        for s, e, r in fs.windows(inst.row):
+            if r >= fs.min_speech_ratio and r > 0:
                 jobs.setdefault(e - s, []).append((ci, inst.row, s, r))
     logits, affects, clips, weights = [], [], [], []
     for length, items in jobs.items():
