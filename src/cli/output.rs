@@ -90,6 +90,19 @@ pub fn clip_json(file: &str, labels: &[String], clip: &ClipResult) -> Value {
     })
 }
 
+/// What the model heard over a saved recording: "the model heard angry 61%", or "the
+/// model heard no speech".
+pub fn heard(prediction: Option<&emotty::recording::Prediction>) -> String {
+    match prediction {
+        Some(p) => format!(
+            "the model heard {} {}",
+            p.emotion,
+            percent(p.probs.get(&p.emotion).copied().unwrap_or(0.0)).trim()
+        ),
+        None => "the model heard no speech".into(),
+    }
+}
+
 /// One JSON object for a window.
 pub fn window_json(file: &str, labels: &[String], w: &WindowResult) -> Value {
     let (emotion, probs) = match (w.top(), w.probs()) {

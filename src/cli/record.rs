@@ -19,7 +19,7 @@ use emotty::engine::{AudioChunk, EndReason, Engine, Event};
 use emotty::recording::{self, Recorder, RecorderConfig};
 use emotty::session::ModelRecord;
 
-use super::output::percent;
+use super::output::heard;
 use super::stop::StopSignals;
 use super::{
     AnalysisArgs, FormatArg, RecordArgs, analysis_config, load_model, open_source, say,
@@ -137,14 +137,7 @@ pub fn run(
     }
     let saved = recorder.stop()?;
     let e = &saved.entry;
-    let heard = match &e.prediction {
-        Some(p) => format!(
-            "; the model heard {} {}",
-            p.emotion,
-            percent(p.probs.get(&p.emotion).copied().unwrap_or(0.0)).trim()
-        ),
-        None => "; the model heard no speech".into(),
-    };
+    let heard = format!("; {}", heard(e.prediction.as_ref()));
     say(format_args!(
         "emotty: saved {} ({:.2} s with {:.2} s pre-roll, {} Hz, {} ch){heard}",
         e.file, e.duration, e.pre_roll, e.rate, e.channels

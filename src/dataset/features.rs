@@ -58,6 +58,19 @@ pub struct ClipFeatures {
     pub source_rate: u32,
 }
 
+impl ClipFeatures {
+    /// No frames yet, from a source at `source_rate` Hz.
+    fn empty(source_rate: u32) -> ClipFeatures {
+        ClipFeatures {
+            features: Vec::new(),
+            speech: Vec::new(),
+            frames: 0,
+            duration_s: 0.0,
+            source_rate,
+        }
+    }
+}
+
 /// Errors exporting features.
 #[derive(Debug, thiserror::Error)]
 pub enum FeaturesError {
@@ -109,13 +122,7 @@ pub fn clip_features(
             .map_err(|e| err(e.to_string()))?;
     let mut sink = Collect {
         dim: frontend.model_dim(),
-        out: ClipFeatures {
-            features: Vec::new(),
-            speech: Vec::new(),
-            frames: 0,
-            duration_s: 0.0,
-            source_rate: spec.sample_rate,
-        },
+        out: ClipFeatures::empty(spec.sample_rate),
     };
     let mut block = Vec::new();
     loop {
@@ -145,13 +152,7 @@ pub fn samples_features(
         .map_err(|e| e.to_string())?;
     let mut sink = Collect {
         dim: frontend.model_dim(),
-        out: ClipFeatures {
-            features: Vec::new(),
-            speech: Vec::new(),
-            frames: 0,
-            duration_s: 0.0,
-            source_rate: augment::RATE,
-        },
+        out: ClipFeatures::empty(augment::RATE),
     };
     for chunk in samples.chunks(4096) {
         stream.push(chunk, &mut sink).map_err(|e| e.to_string())?;

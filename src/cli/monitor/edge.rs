@@ -15,7 +15,7 @@ use emotty::session::{ModelRecord, SessionWriter};
 use emotty::ui::app::{DeviceEntry, LogKind, SourceState};
 use emotty::ui::{App, Command};
 
-use super::super::output::percent;
+use super::super::output::heard;
 use super::latency::{LatencyLog, Pending};
 use super::{RETRY_LOST, RETRY_NONE, start_engine};
 
@@ -193,15 +193,8 @@ impl Edge {
         match saved {
             Ok(saved) => {
                 let e = &saved.entry;
-                let heard = match &e.prediction {
-                    Some(p) => format!(
-                        ", model heard {} {}",
-                        p.emotion,
-                        percent(p.probs.get(&p.emotion).copied().unwrap_or(0.0)).trim()
-                    ),
-                    None => ", model heard no speech".into(),
-                };
-                let text = format!("saved {} ({:.1} s{heard})", e.file, e.duration);
+                let heard = heard(e.prediction.as_ref());
+                let text = format!("saved {} ({:.1} s, {heard})", e.file, e.duration);
                 app.recording_ended(LogKind::Recording, text);
             }
             Err(e) => app.recording_ended(LogKind::Error, format!("recording not saved: {e}")),
