@@ -8,7 +8,7 @@
 //!
 //! earshot works on 256-sample (16 ms) frames at 16 kHz; its network runs here on
 //! features computed with realfft instead of earshot's slower portable FFT
-//! ([`SpeechNet`](super::speechnet::SpeechNet), same scores to 1e-4). This wrapper
+//! ([`super::speechnet::SpeechNet`], same scores to 1e-4). This wrapper
 //! buffers arbitrary chunks into those frames and adds:
 //!
 //! - An automatic gain in front of the network. earshot's features are absolute log-mel

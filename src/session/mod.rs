@@ -5,7 +5,7 @@
 //! [`SessionWriter`] appends each analysis hop to `timeline.jsonl` and each marker,
 //! note and warning to `events.jsonl` the moment it happens, fsyncs at most a second
 //! apart, and replaces `session.json` whole (never in place). The on-disk layout is in
-//! [`format`]; reading it back (listing, interrupted sessions, torn lines) in
+//! [`format`](mod@format); reading it back (listing, interrupted sessions, torn lines) in
 //! [`store`]; summaries and debounced emotion changes in [`summary`]; CSV, JSON and
 //! SVG in [`export`] and [`svg`].
 //!

@@ -618,6 +618,8 @@ def run_settings(c: dict) -> str:
         f"CMN {arch.get('cmn')}, {c['epochs']} epochs, SWA {c['swa']}, draws "
         + " ".join(f"{k} {v:g}" for k, v in shares.items())
         + f", crops {c.get('min_crop', 100)}-300 frames, affect loss {c.get('affect_weight', 0.0):g}"
+        + (", per-stream adaptation" if c.get("adapt") else "")
+        + (f", corpus adversary {c['adversary']:g}" if c.get("adversary") else "")
     )
 
 
@@ -688,6 +690,17 @@ def generalisation_report(tags: list[str]) -> str:
                 if held in loco:
                     rec = loco[held][held].get("recall", {})
                     out.append(f"| {held} | " + " | ".join("–" if rec.get(l) is None else f"{rec[l]:.2f}" for l in LABELS) + " |")
+        modes = [("", "each clip its own stream"), (":off", "no adaptation"), (":speaker", "each speaker one stream")]
+        if all(f"ravdess{m}" in f for f in folds for m, _ in modes):
+            out.append("\nWith per-stream adaptation, by what one stream is (Python replica of the engine):\n")
+            out.append("| stream | RAVDESS UAR | leave-nEMO-out UAR restricted to its classes | arousal AUC on nEMO |")
+            out.append("|---|---|---|---|")
+            for m, what in modes:
+                rav = mean_std([f[f"ravdess{m}"]["python_uar"] for f in folds])
+                x = loco.get("nemo", {}).get(f"nemo{m}")
+                nemo = "–" if x is None else f"{x['restricted_uar']:.3f}"
+                aro = "–" if x is None or x.get("arousal_auc") is None else f"{x['arousal_auc']:.3f}"
+                out.append(f"| {what} | {fmt(rav)} | {nemo} | {aro} |")
         if temps:
             out.append(f"\nFold temperatures: {', '.join(f'{x:.2f}' for x in temps)} (the final model uses their median).")
         fold_ece = [(f["ravdess"].get("ece_before_temperature"), f["ravdess"].get("ece")) for f in folds if f.get("ravdess")]

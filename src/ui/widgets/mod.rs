@@ -1,5 +1,5 @@
 //! One struct per panel. Each borrows the [`App`](super::app::App) and the
-//! [`Theme`](super::theme::Theme) and implements ratatui's `Widget`: state lives in
+//! [`super::theme::Theme`] and implements ratatui's `Widget`: state lives in
 //! the app, drawing lives here, and a widget can be rendered alone into a test buffer.
 
 pub mod font;
