@@ -622,7 +622,7 @@ fn widget_log_and_footer() {
         80,
         8,
     ));
-    app.log_page = 6;
+    app.log.page = 6;
     app.on_key(crossterm::event::KeyEvent::new(
         crossterm::event::KeyCode::PageUp,
         crossterm::event::KeyModifiers::NONE,

@@ -10,8 +10,10 @@
 use std::collections::VecDeque;
 
 mod keys;
+mod log;
 
 pub use keys::{Action, BINDINGS, Binding, action_of};
+pub use log::LogState;
 
 use crate::emotion::{CHANGE_HOLD_S, ChangeTracker, hold_windows};
 use crate::engine::{DEFAULT_HOP_S, EndReason, Event, Outcome, SessionClock, SourceInfo, Stats};
@@ -22,9 +24,6 @@ pub const FRAMES_PER_COLUMN: usize = 4;
 
 /// Spectrogram columns kept: wider than any terminal is likely to be.
 const MAX_COLUMNS: usize = 600;
-
-/// Log lines kept in memory (the session keeps everything).
-const MAX_LOG: usize = 5000;
 
 /// Timeline points kept: 12 hours at a 0.5 s hop.
 const MAX_TIMELINE: usize = 86_400;
@@ -218,11 +217,7 @@ pub struct App {
     /// Session times at which the display was paused and resumed (gaps in the strip).
     pub pauses: Vec<(f64, Option<f64>)>,
     pub zoom: usize,
-    pub log: VecDeque<LogEntry>,
-    /// Lines scrolled up from the newest.
-    pub log_scroll: usize,
-    /// Lines the log panel shows, set by the drawing code (for page scrolling).
-    pub log_page: usize,
+    pub log: LogState,
     changes: ChangeTracker,
     pub stats: Option<Stats>,
     pub dropped: u64,
@@ -268,9 +263,7 @@ impl App {
             timeline: VecDeque::new(),
             pauses: Vec::new(),
             zoom: DEFAULT_ZOOM,
-            log: VecDeque::new(),
-            log_scroll: 0,
-            log_page: 5,
+            log: LogState::with_page(5),
             changes: ChangeTracker::new(hold_windows(CHANGE_HOLD_S, DEFAULT_HOP_S)),
             stats: None,
             dropped: 0,
@@ -360,18 +353,11 @@ impl App {
     pub fn log(&mut self, kind: LogKind, text: impl Into<String>) {
         // Device names, file names and error messages are data: shown escaped.
         let text: String = text.into();
-        self.log.push_back(LogEntry {
+        self.log.push(LogEntry {
             t: self.time_s(),
             kind,
             text: crate::text::visible(&text).into_owned(),
         });
-        if self.log_scroll > 0 {
-            self.log_scroll += 1;
-        }
-        while self.log.len() > MAX_LOG {
-            self.log.pop_front();
-        }
-        self.log_scroll = self.log_scroll.min(self.log.len().saturating_sub(1));
         self.dirty = true;
     }
 
@@ -483,14 +469,11 @@ impl App {
                         }
                         None => format!("{} ({:.0}%)", change.to, pct * 100.0),
                     };
-                    self.log.push_back(LogEntry {
+                    self.log.push(LogEntry {
                         t: change.t,
                         kind: LogKind::Emotion,
                         text,
                     });
-                    if self.log_scroll > 0 {
-                        self.log_scroll += 1;
-                    }
                 }
                 self.latest_window = Some(w.index);
                 self.verdict = true;

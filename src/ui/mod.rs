@@ -98,7 +98,7 @@ pub fn render(area: Rect, buf: &mut Buffer, app: &mut App, theme: &Theme) {
         .render(area, buf);
         return;
     };
-    app.log_page = page(a.log);
+    app.log.page = page(a.log);
     StatusLine::new(app, theme).render(a.status, buf);
     match &app.source_state {
         SourceState::NoDevice(message) if app.source.is_none() => {

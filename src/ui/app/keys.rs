@@ -280,11 +280,11 @@ impl App {
             Action::Emoji => self.emoji = !self.emoji,
             Action::ZoomIn => self.zoom = self.zoom.saturating_sub(1),
             Action::ZoomOut => self.zoom = (self.zoom + 1).min(ZOOM_STEPS.len() - 1),
-            Action::ScrollUp => self.scroll_log(1),
-            Action::ScrollDown => self.scroll_log(-1),
-            Action::PageUp => self.scroll_log(self.log_page.max(1) as isize),
-            Action::PageDown => self.scroll_log(-(self.log_page.max(1) as isize)),
-            Action::LogEnd => self.log_scroll = 0,
+            Action::ScrollUp => self.log.scroll_by(1),
+            Action::ScrollDown => self.log.scroll_by(-1),
+            Action::PageUp => self.log.page_up(),
+            Action::PageDown => self.log.page_down(),
+            Action::LogEnd => self.log.to_newest(),
         }
         Vec::new()
     }
@@ -296,10 +296,5 @@ impl App {
         } else {
             vec![Command::Quit]
         }
-    }
-
-    fn scroll_log(&mut self, by: isize) {
-        let max = self.log.len().saturating_sub(self.log_page.max(1));
-        self.log_scroll = self.log_scroll.saturating_add_signed(by).min(max);
     }
 }

@@ -290,22 +290,22 @@ fn a_lost_device_is_logged_and_its_return_too() {
 #[test]
 fn the_log_scrolls_and_stays_put_while_lines_arrive() {
     let mut a = app();
-    a.log_page = 3;
+    a.log.page = 3;
     for i in 0..10 {
         a.log(LogKind::Info, format!("line {i}"));
     }
     a.on_key(code(KeyCode::Up));
-    assert_eq!(a.log_scroll, 1);
+    assert_eq!(a.log.scroll(), 1);
     a.on_key(code(KeyCode::PageUp));
-    assert_eq!(a.log_scroll, 4);
+    assert_eq!(a.log.scroll(), 4);
     a.log(LogKind::Info, "new");
-    assert_eq!(a.log_scroll, 5, "the view keeps showing the same lines");
+    assert_eq!(a.log.scroll(), 5, "the view keeps showing the same lines");
     for _ in 0..10 {
         a.on_key(code(KeyCode::PageUp));
     }
-    assert_eq!(a.log_scroll, 11 - 3, "not past the oldest page");
+    assert_eq!(a.log.scroll(), 11 - 3, "not past the oldest page");
     a.on_key(code(KeyCode::End));
-    assert_eq!(a.log_scroll, 0);
+    assert_eq!(a.log.scroll(), 0);
 }
 
 #[test]

@@ -92,9 +92,9 @@ fn plain(text: &str, unicode: bool) -> String {
 impl Widget for Log<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let (app, t) = (self.app, self.theme);
-        let title = if app.log_scroll > 0 {
+        let title = if app.log.scroll() > 0 {
             let dot = if t.unicode { "·" } else { "-" };
-            format!(" log {dot} {} newer below {dot} End ", app.log_scroll)
+            format!(" log {dot} {} newer below {dot} End ", app.log.scroll())
         } else {
             " log ".to_string()
         };
@@ -105,9 +105,9 @@ impl Widget for Log<'_> {
         if h == 0 {
             return;
         }
-        let end = app.log.len().saturating_sub(app.log_scroll);
+        let end = app.log.len().saturating_sub(app.log.scroll());
         let start = end.saturating_sub(h);
-        for (i, e) in app.log.range(start..end).enumerate() {
+        for (i, e) in app.log.entries().range(start..end).enumerate() {
             let line = self.line(e, inner.width as usize);
             line.render(
                 Rect {
