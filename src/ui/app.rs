@@ -11,19 +11,14 @@ use std::collections::VecDeque;
 
 mod keys;
 mod log;
+mod spectrogram;
 
 pub use keys::{Action, BINDINGS, Binding, action_of};
 pub use log::LogState;
+pub use spectrogram::{FRAMES_PER_COLUMN, SpectrogramState};
 
 use crate::emotion::{CHANGE_HOLD_S, ChangeTracker, hold_windows};
 use crate::engine::{DEFAULT_HOP_S, EndReason, Event, Outcome, SessionClock, SourceInfo, Stats};
-
-/// Spectrogram frames (10 ms each) averaged into one screen column: 40 ms a column
-/// shows about 3 s at 80 columns and 7 s at 200.
-pub const FRAMES_PER_COLUMN: usize = 4;
-
-/// Spectrogram columns kept: wider than any terminal is likely to be.
-const MAX_COLUMNS: usize = 600;
 
 /// Timeline points kept: 12 hours at a 0.5 s hop.
 const MAX_TIMELINE: usize = 86_400;
@@ -210,9 +205,7 @@ pub struct App {
     pub speech: Option<bool>,
     pub latest: Latest,
     /// Spectrogram columns (dB per mel band), oldest first.
-    pub columns: VecDeque<Vec<f32>>,
-    acc: Vec<f32>,
-    acc_n: usize,
+    pub spectrogram: SpectrogramState,
     pub timeline: VecDeque<Point>,
     /// Session times at which the display was paused and resumed (gaps in the strip).
     pub pauses: Vec<(f64, Option<f64>)>,
@@ -257,9 +250,7 @@ impl App {
             clipped_at: None,
             speech: None,
             latest: Latest::Waiting,
-            columns: VecDeque::new(),
-            acc: Vec::new(),
-            acc_n: 0,
+            spectrogram: SpectrogramState::default(),
             timeline: VecDeque::new(),
             pauses: Vec::new(),
             zoom: DEFAULT_ZOOM,
@@ -396,8 +387,7 @@ impl App {
                 self.level = None;
                 self.speech = None;
                 self.latest = Latest::Waiting;
-                self.acc.clear();
-                self.acc_n = 0;
+                self.spectrogram.restart();
                 self.dropped = 0;
                 self.dirty = true;
             }
@@ -416,23 +406,7 @@ impl App {
                 if self.paused {
                     return;
                 }
-                if self.acc.len() != c.mel_db.len() {
-                    self.acc = vec![0.0; c.mel_db.len()];
-                    self.acc_n = 0;
-                }
-                for (a, v) in self.acc.iter_mut().zip(&c.mel_db) {
-                    *a += v;
-                }
-                self.acc_n += 1;
-                if self.acc_n == FRAMES_PER_COLUMN {
-                    let n = self.acc_n as f32;
-                    let col: Vec<f32> = self.acc.iter().map(|a| a / n).collect();
-                    self.acc.iter_mut().for_each(|a| *a = 0.0);
-                    self.acc_n = 0;
-                    self.columns.push_back(col);
-                    while self.columns.len() > MAX_COLUMNS {
-                        self.columns.pop_front();
-                    }
+                if self.spectrogram.push(&c.mel_db) {
                     self.moved = true;
                 }
             }

@@ -48,7 +48,7 @@ impl Widget for Spectrogram<'_> {
         };
         let cols = plot.width as usize;
         let pixels = inner.height as usize * 2;
-        let visible: Vec<&Vec<f32>> = app.columns.iter().rev().take(cols).collect();
+        let visible: Vec<&Vec<f32>> = app.spectrogram.columns().iter().rev().take(cols).collect();
         let top = visible
             .iter()
             .flat_map(|c| c.iter())
@@ -56,7 +56,8 @@ impl Widget for Spectrogram<'_> {
             .max(MIN_TOP_DB);
         let lo = top - RANGE_DB;
         let bands = app
-            .columns
+            .spectrogram
+            .columns()
             .back()
             .map_or(app.mel_frequencies.len(), Vec::len);
         // Pixel p (0 = bottom) shows bands [b0, b1).
@@ -129,7 +130,7 @@ impl Widget for Spectrogram<'_> {
                 );
             }
         }
-        if app.columns.is_empty() {
+        if app.spectrogram.columns().is_empty() {
             let msg = "waiting for audio";
             let y = inner.y + inner.height / 2;
             let x = plot.x + plot.width.saturating_sub(msg.len() as u16) / 2;
