@@ -7,27 +7,18 @@
 //! every behaviour of the monitor testable without a terminal, and keeps the UI from
 //! ever reaching into the engine.
 
-use std::collections::VecDeque;
-
 mod keys;
 mod log;
 mod spectrogram;
+mod timeline;
 
 pub use keys::{Action, BINDINGS, Binding, action_of};
 pub use log::LogState;
 pub use spectrogram::{FRAMES_PER_COLUMN, SpectrogramState};
+pub use timeline::{TimelineState, ZOOM_STEPS};
 
 use crate::emotion::{CHANGE_HOLD_S, ChangeTracker, hold_windows};
 use crate::engine::{DEFAULT_HOP_S, EndReason, Event, Outcome, SessionClock, SourceInfo, Stats};
-
-/// Timeline points kept: 12 hours at a 0.5 s hop.
-const MAX_TIMELINE: usize = 86_400;
-
-/// Seconds per timeline cell at each zoom step.
-pub const ZOOM_STEPS: [f64; 8] = [0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0];
-
-/// Default zoom: 2 s a cell, about two minutes at 80 columns.
-const DEFAULT_ZOOM: usize = 2;
 
 /// How long the clipping mark stays lit after a clipped block, in seconds.
 const CLIP_HOLD_S: f64 = 2.0;
@@ -204,12 +195,10 @@ pub struct App {
     /// The latest window's speech verdict (`None` before the first).
     pub speech: Option<bool>,
     pub latest: Latest,
-    /// Spectrogram columns (dB per mel band), oldest first.
+    /// Each panel's own state: the spectrogram's columns, the timeline's points, pauses
+    /// and zoom, the log's lines and scroll.
     pub spectrogram: SpectrogramState,
-    pub timeline: VecDeque<Point>,
-    /// Session times at which the display was paused and resumed (gaps in the strip).
-    pub pauses: Vec<(f64, Option<f64>)>,
-    pub zoom: usize,
+    pub timeline: TimelineState,
     pub log: LogState,
     changes: ChangeTracker,
     pub stats: Option<Stats>,
@@ -251,9 +240,7 @@ impl App {
             speech: None,
             latest: Latest::Waiting,
             spectrogram: SpectrogramState::default(),
-            timeline: VecDeque::new(),
-            pauses: Vec::new(),
-            zoom: DEFAULT_ZOOM,
+            timeline: TimelineState::default(),
             log: LogState::with_page(5),
             changes: ChangeTracker::new(hold_windows(CHANGE_HOLD_S, DEFAULT_HOP_S)),
             stats: None,
@@ -329,7 +316,7 @@ impl App {
 
     /// Seconds per timeline cell.
     pub fn seconds_per_cell(&self) -> f64 {
-        ZOOM_STEPS[self.zoom.min(ZOOM_STEPS.len() - 1)]
+        self.timeline.seconds_per_cell()
     }
 
     /// Sets the wall-clock seconds since start; redraws only when the second changes.
@@ -427,13 +414,10 @@ impl App {
                         affect: *affect,
                     },
                 };
-                self.timeline.push_back(Point {
+                self.timeline.push(Point {
                     end_s,
                     top: w.top().and_then(|t| u8::try_from(t).ok()),
                 });
-                while self.timeline.len() > MAX_TIMELINE {
-                    self.timeline.pop_front();
-                }
                 let top = w.top().map(|t| self.label(t).to_string());
                 if let Some(change) = self.changes.push(end_s, top.as_deref()) {
                     let pct = w.probs().and_then(|p| w.top().map(|t| p[t])).unwrap_or(0.0);

@@ -3,7 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::{App, Command, LogKind, Overlay, ZOOM_STEPS};
+use super::{App, Command, LogKind, Overlay};
 
 /// What a key does. The key table [`BINDINGS`] maps keys to these; the help overlay
 /// is drawn from the same table, so it lists exactly the bindings in force.
@@ -229,14 +229,13 @@ impl App {
             Action::Pause => {
                 self.paused = !self.paused;
                 if self.paused {
-                    self.pauses.push((self.time_s(), None));
+                    let now = self.time_s();
+                    self.timeline.paused_at(now);
                     self.log(LogKind::Info, "paused");
                     return vec![Command::Pause];
                 }
                 let now = self.time_s();
-                if let Some(last) = self.pauses.last_mut() {
-                    last.1 = Some(now);
-                }
+                self.timeline.resumed_at(now);
                 self.log(LogKind::Info, "resumed");
                 return vec![Command::Resume];
             }
@@ -278,8 +277,8 @@ impl App {
                 );
             }
             Action::Emoji => self.emoji = !self.emoji,
-            Action::ZoomIn => self.zoom = self.zoom.saturating_sub(1),
-            Action::ZoomOut => self.zoom = (self.zoom + 1).min(ZOOM_STEPS.len() - 1),
+            Action::ZoomIn => self.timeline.zoom_in(),
+            Action::ZoomOut => self.timeline.zoom_out(),
             Action::ScrollUp => self.log.scroll_by(1),
             Action::ScrollDown => self.log.scroll_by(-1),
             Action::PageUp => self.log.page_up(),

@@ -69,7 +69,11 @@ fn a_no_speech_window_replaces_the_bars_instead_of_leaving_them_stale() {
     assert_eq!(a.latest, Latest::NoSpeech { speech_ratio: 0.05 });
     assert_eq!(a.speech, Some(false));
     assert_eq!(
-        a.timeline.iter().map(|p| p.top).collect::<Vec<_>>(),
+        a.timeline
+            .points()
+            .iter()
+            .map(|p| p.top)
+            .collect::<Vec<_>>(),
         [Some(4), None]
     );
 }
@@ -123,10 +127,10 @@ fn pausing_freezes_the_display_and_asks_the_session_to_pause() {
     }));
     // Bars and timeline still show the window from before the pause; the clock moved.
     assert!(matches!(a.latest, Latest::Emotion { top: 1, .. }));
-    assert_eq!(a.timeline.len(), 1);
+    assert_eq!(a.timeline.points().len(), 1);
     assert!((a.time_s() - 1.6).abs() < 1e-9);
     assert_eq!(a.on_key(key(' ')), [Command::Resume]);
-    assert_eq!(a.pauses, [(1.0, Some(1.6))]);
+    assert_eq!(a.timeline.pauses(), [(1.0, Some(1.6))]);
     assert_eq!(log_texts(&a, LogKind::Info), ["paused", "resumed"]);
 }
 
@@ -266,7 +270,7 @@ fn the_device_picker_lists_selects_and_switches() {
     a.on_event(&window(0, 4.0, Some(0)));
     a.on_event(&started("Built-in"));
     a.on_event(&window(0, 1.0, Some(0)));
-    assert_eq!(a.timeline.back().map(|p| p.end_s), Some(5.0));
+    assert_eq!(a.timeline.points().back().map(|p| p.end_s), Some(5.0));
     assert!(
         log_texts(&a, LogKind::Device)
             .iter()

@@ -49,7 +49,7 @@ pub fn cells(app: &App, n: usize, spc: f64) -> Vec<Cell> {
         };
         counts.iter_mut().for_each(|c| *c = 0);
     };
-    for p in app.timeline.iter().rev() {
+    for p in app.timeline.points().iter().rev() {
         let age = now - p.end_s;
         // Cell k holds ages in [k*spc, (k+1)*spc).
         let k = if age <= 0.0 {
