@@ -7,16 +7,8 @@ use std::path::{Path, PathBuf};
 use emotty::model::{Model, ModelError, OutputKind, default_model_candidates, find_default_model};
 use sha2::{Digest, Sha256};
 
-const LABELS: [&str; 8] = [
-    "neutral",
-    "calm",
-    "happy",
-    "sad",
-    "angry",
-    "fearful",
-    "disgust",
-    "surprised",
-];
+/// The fixture models carry the product's eight labels.
+use emotty::emotion::EMOTIONS as LABELS;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
