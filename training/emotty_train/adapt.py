@@ -115,41 +115,51 @@ def training_affines(prior: Prior, sums: StreamSums, insts, rng: np.random.Gener
     return affine(prior, n, s1, s2)
 
 
-def window_affines(prior: Prior, fs, insts, windows, mode: str):
-    """Maps for evaluation windows, replaying the engine. `windows` holds (clip index into
-    `insts`, row, start, end) per window; `mode` is "file" (each clip its own stream) or
-    "speaker" (a speaker's clips one after another, in path order, as one stream)."""
-    d = len(prior.mean)
-    carried: dict[int, tuple[float, np.ndarray, np.ndarray]] = {}
-    if mode == "speaker":
-        order = sorted(range(len(insts)), key=lambda i: (insts[i].speaker, insts[i].path))
-        totals: dict[str, tuple[float, np.ndarray, np.ndarray]] = {}
-        for ci in order:
-            inst = insts[ci]
-            t = totals.get(inst.speaker, (0.0, np.zeros(d), np.zeros(d)))
-            carried[ci] = t
-            f = fs.frames(inst.row)[fs.speech_flags(inst.row)].astype(np.float64)
-            totals[inst.speaker] = (t[0] + len(f), t[1] + f.sum(0), t[2] + (f * f).sum(0))
-    elif mode != "file":
-        raise ValueError(f"unknown adaptation mode {mode!r}")
-    cums: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-    n = np.zeros(len(windows))
-    s1 = np.zeros((len(windows), d))
-    s2 = np.zeros((len(windows), d))
-    for k, (ci, row, _start, end) in enumerate(windows):
-        if row not in cums:
-            f = fs.frames(row).astype(np.float64) * fs.speech_flags(row)[:, None]
-            cums[row] = (
-                np.cumsum(fs.speech_flags(row).astype(np.float64)),
-                np.cumsum(f, axis=0),
-                np.cumsum(f * f, axis=0),
-            )
-        cn, c1, c2 = cums[row]
-        base = carried.get(ci, (0.0, 0.0, 0.0))
-        n[k] = base[0] + cn[end - 1]
-        s1[k] = base[1] + c1[end - 1]
-        s2[k] = base[2] + c2[end - 1]
-    return affine(prior, n, s1, s2)
+class Replay:
+    """The engine's adaptation replayed over a set of clips, built once per scoring pass:
+    `mode` "file" makes each clip its own stream, "speaker" a speaker's clips one stream,
+    one after another in path order. The statistics at each window end of a row are
+    computed the first time a window of that row asks."""
+
+    def __init__(self, prior: Prior, fs, insts, mode: str):
+        if mode not in ("file", "speaker"):
+            raise ValueError(f"unknown adaptation mode {mode!r}")
+        self.prior, self.fs = prior, fs
+        d = len(prior.mean)
+        # What a clip's stream heard before it: nothing, or its speaker's earlier clips.
+        self.carried: dict[int, tuple[float, np.ndarray, np.ndarray]] = {}
+        if mode == "speaker":
+            sums = stream_sums(fs)
+            order = sorted(range(len(insts)), key=lambda i: (insts[i].speaker, insts[i].path))
+            totals: dict[str, tuple[float, np.ndarray, np.ndarray]] = {}
+            for ci in order:
+                inst = insts[ci]
+                t = totals.get(inst.speaker, (0.0, np.zeros(d), np.zeros(d)))
+                self.carried[ci] = t
+                r = inst.row
+                totals[inst.speaker] = (t[0] + sums.n[r], t[1] + sums.s1[r], t[2] + sums.s2[r])
+        # Per row: window end → (frames, sums, sums of squares) of its speech up to there.
+        self._at_end: dict[int, dict[int, tuple[float, np.ndarray, np.ndarray]]] = {}
+
+    def _row(self, row: int) -> dict[int, tuple[float, np.ndarray, np.ndarray]]:
+        if row not in self._at_end:
+            speech = self.fs.speech_flags(row)
+            f = self.fs.frames(row).astype(np.float64) * speech[:, None]
+            cn, c1, c2 = np.cumsum(speech.astype(np.float64)), np.cumsum(f, axis=0), np.cumsum(f * f, axis=0)
+            self._at_end[row] = {e: (cn[e - 1], c1[e - 1], c2[e - 1]) for _, e, _ in self.fs.windows(row)}
+        return self._at_end[row]
+
+    def affines(self, windows):
+        """Maps for windows given as (clip index, row, start, end)."""
+        d = len(self.prior.mean)
+        n = np.zeros(len(windows))
+        s1 = np.zeros((len(windows), d))
+        s2 = np.zeros((len(windows), d))
+        for k, (ci, row, _start, end) in enumerate(windows):
+            wn, w1, w2 = self._row(row)[end]
+            base = self.carried.get(ci, (0.0, 0.0, 0.0))
+            n[k], s1[k], s2[k] = base[0] + wn, base[1] + w1, base[2] + w2
+        return affine(self.prior, n, s1, s2)
 
 
 def stream_sums(fs) -> StreamSums:

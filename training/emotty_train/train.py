@@ -272,6 +272,7 @@ def window_outputs(model, fs: FeatureSet, insts: list[Instance]):
     # (None: no adaptation) and the mode ("file" or "speaker") set on the model.
     prior = getattr(model, "adapt_prior", None)
     mode = getattr(model, "adapt_mode", None)
+    replay = adaptation.Replay(prior, fs, insts, mode) if prior is not None and mode is not None else None
     jobs: dict[int, list[tuple[int, int, int, float]]] = {}
     for ci, inst in enumerate(insts):
         for s, e, r in fs.windows(inst.row):
@@ -282,9 +283,8 @@ def window_outputs(model, fs: FeatureSet, insts: list[Instance]):
         for k in range(0, len(items), 256):
             chunk = items[k : k + 256]
             x = np.stack([fs.frames(row)[s : s + length] for _, row, s, _ in chunk])
-            if prior is not None and mode is not None:
-                wins = [(ci, row, s, s + length) for ci, row, s, _ in chunk]
-                scale, shift = adaptation.window_affines(prior, fs, insts, wins, mode)
+            if replay is not None:
+                scale, shift = replay.affines([(ci, row, s, s + length) for ci, row, s, _ in chunk])
                 x = x * scale[:, None, :] + shift[:, None, :]
             x = torch.from_numpy(x)
             if has_affect:
