@@ -274,7 +274,16 @@ pub struct Recorder {
     /// Source frame index just after the last frame fed.
     next_frame: u64,
     active: Option<Active>,
+    /// A clip asked for before the pre-roll was full (see [`Recorder::start_after_pre_roll`]).
+    armed: Option<Armed>,
     windows: VecDeque<WindowResult>,
+}
+
+/// A clip that starts at the frame where the source has delivered the whole pre-roll.
+struct Armed {
+    label: &'static str,
+    note: Option<String>,
+    seconds: Option<f64>,
 }
 
 impl Recorder {
@@ -315,6 +324,7 @@ impl Recorder {
             pre: VecDeque::new(),
             next_frame: 0,
             active: None,
+            armed: None,
             windows: VecDeque::new(),
         })
     }
@@ -343,11 +353,36 @@ impl Recorder {
         }
     }
 
-    /// Feeds source audio (every chunk from the tap, recording or not).
+    /// Feeds source audio (every chunk from the tap, recording or not). An armed clip
+    /// starts inside the chunk, at the frame where the pre-roll is complete.
     pub fn feed(&mut self, chunk: &AudioChunk) {
         if chunk.channels == 0 || chunk.sample_rate == 0 {
             return;
         }
+        if self.armed.is_some() {
+            let channels = usize::from(chunk.channels);
+            let needed = (self.cfg.pre_roll_s * f64::from(chunk.sample_rate)).round() as u64;
+            let frames = (chunk.samples.len() / channels) as u64;
+            if chunk.first_frame + frames >= needed {
+                let head = needed.saturating_sub(chunk.first_frame) as usize * channels;
+                self.feed_frames(&AudioChunk {
+                    samples: chunk.samples[..head].to_vec(),
+                    ..chunk.clone()
+                });
+                self.start_armed_now();
+                self.feed_frames(&AudioChunk {
+                    first_frame: chunk.first_frame + (head / channels) as u64,
+                    sample_rate: chunk.sample_rate,
+                    channels: chunk.channels,
+                    samples: chunk.samples[head..].to_vec(),
+                });
+                return;
+            }
+        }
+        self.feed_frames(chunk);
+    }
+
+    fn feed_frames(&mut self, chunk: &AudioChunk) {
         let channels = usize::from(chunk.channels);
         let samples = &chunk.samples[..chunk.samples.len() / channels * channels];
         if chunk.sample_rate != self.rate || chunk.channels != self.channels {
@@ -400,10 +435,58 @@ impl Recorder {
         note: Option<String>,
         seconds: Option<f64>,
     ) -> Result<(), RecordingError> {
-        if self.active.is_some() {
+        if self.active.is_some() || self.armed.is_some() {
             return Err(RecordingError::AlreadyRecording);
         }
-        let label = parse_label(label)?;
+        let mut active = self.begin(parse_label(label)?, note, seconds);
+        if let Some(e) = active.error.take() {
+            return Err(e);
+        }
+        self.active = Some(active);
+        Ok(())
+    }
+
+    /// Starts a clip once the source has delivered the whole pre-roll, at that exact
+    /// frame (at once if it already has): `emotty record`'s clip, whose first
+    /// `pre_roll_s` is the pre-roll even when a fast file source delivers seconds in
+    /// one chunk. A file that cannot be written is reported by [`Recorder::stop`].
+    pub fn start_after_pre_roll(
+        &mut self,
+        label: &str,
+        note: Option<String>,
+        seconds: Option<f64>,
+    ) -> Result<(), RecordingError> {
+        if self.active.is_some() || self.armed.is_some() {
+            return Err(RecordingError::AlreadyRecording);
+        }
+        let needed = (self.cfg.pre_roll_s * f64::from(self.rate)).round() as u64;
+        if self.rate > 0 && self.next_frame >= needed {
+            return self.start(label, note, seconds);
+        }
+        self.armed = Some(Armed {
+            label: parse_label(label)?,
+            note,
+            seconds,
+        });
+        Ok(())
+    }
+
+    /// A clip armed by [`Recorder::start_after_pre_roll`] is waiting for its pre-roll.
+    pub fn is_armed(&self) -> bool {
+        self.armed.is_some()
+    }
+
+    /// Starts the armed clip now, with whatever pre-roll there is (the input ended
+    /// before the pre-roll was full: all of it is the clip).
+    pub fn start_armed_now(&mut self) {
+        if let Some(a) = self.armed.take() {
+            self.active = Some(self.begin(a.label, a.note, a.seconds));
+        }
+    }
+
+    /// A clip beginning with the buffered pre-roll; a file that cannot be opened or
+    /// written is kept in its `error`.
+    fn begin(&mut self, label: &'static str, note: Option<String>, seconds: Option<f64>) -> Active {
         let channels = usize::from(self.channels.max(1));
         let pre_frames = (self.pre.len() / channels) as u64;
         let after_s = seconds.unwrap_or(self.cfg.max_s).clamp(0.0, self.cfg.max_s);
@@ -424,16 +507,17 @@ impl Recorder {
         let label_dir = self.cfg.dir.join(label);
         if self.rate > 0 {
             // The file is opened now, so a folder that cannot take it is said at once.
-            active.take = Some(open_take(&label_dir, self.rate, self.channels)?);
-            let (a, b) = self.pre.as_slices();
-            active.take(&label_dir, a);
-            active.take(&label_dir, b);
-            if let Some(e) = active.error.take() {
-                return Err(e);
+            match open_take(&label_dir, self.rate, self.channels) {
+                Ok(take) => {
+                    active.take = Some(take);
+                    let (a, b) = self.pre.as_slices();
+                    active.take(&label_dir, a);
+                    active.take(&label_dir, b);
+                }
+                Err(e) => active.error = Some(e),
             }
         }
-        self.active = Some(active);
-        Ok(())
+        active
     }
 
     pub fn is_recording(&self) -> bool {
@@ -446,6 +530,11 @@ impl Recorder {
         self.active.as_ref().is_some_and(|a| {
             a.format_changed || a.error.is_some() || (a.rate > 0 && a.frames() >= a.limit_frames())
         })
+    }
+
+    /// The clip's file could not be opened or written: [`Recorder::stop`] says why.
+    pub fn has_failed(&self) -> bool {
+        self.active.as_ref().is_some_and(|a| a.error.is_some())
     }
 
     /// Seconds recorded since the start (pre-roll excluded).
@@ -462,9 +551,10 @@ impl Recorder {
             .map(|a| (a.first_frame + a.frames()) as f64 / f64::from(a.rate.max(1)))
     }
 
-    /// Drops the clip without saving anything.
+    /// Drops the clip (or the armed one) without saving anything.
     pub fn cancel(&mut self) {
         self.active = None;
+        self.armed = None;
     }
 
     /// Stops the clip and saves it with its manifest line.

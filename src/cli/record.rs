@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
-use emotty::engine::{AudioChunk, EndReason, Engine, Event};
+use emotty::consumers::Consumers;
+use emotty::engine::{EndReason, Engine, Event};
 use emotty::recording::{self, Recorder, RecorderConfig};
 use emotty::session::ModelRecord;
 
@@ -68,20 +69,27 @@ pub fn run(
         source.fast = true;
     }
     let (feed, guard) = open_source(&source, raw)?;
-    let (tx, taps) = channel();
+    let (tx, tap) = channel();
     let engine = Engine::start_with_tap(feed, guard, model.clone(), config, Some(tx))?;
+    recorder.start_after_pre_roll(label, args.note.clone(), Some(args.seconds))?;
+    let mut consumers = Consumers::new(None, Some(recorder), Some(tap));
+    let mut announced = false;
     let mut audio_done: Option<Instant> = None;
     let mut input_ended = false;
     loop {
         if let Some(sig) = signals.received() {
-            recorder.cancel();
+            if let Some(r) = consumers.recorder_mut() {
+                r.cancel();
+            }
             drop(engine);
             bail!("{sig}: recording cancelled, nothing was saved");
         }
-        for chunk in taps.try_iter() {
-            feed_clip(&mut recorder, chunk, label, args)?;
+        consumers.drain_tap()?;
+        announce(consumers.recorder(), &mut announced, label, args);
+        if consumers.recorder().is_some_and(Recorder::has_failed) {
+            break;
         }
-        if recorder.is_full() && audio_done.is_none() {
+        if audio_done.is_none() && consumers.recorder().is_some_and(Recorder::is_full) {
             audio_done = Some(Instant::now());
         }
         if let Some(t) = audio_done
@@ -91,14 +99,13 @@ pub fn run(
         }
         match engine.events().recv_timeout(Duration::from_millis(10)) {
             Ok(event) => {
-                recorder.on_event(&event);
+                consumers.on_event(&event)?;
+                let clip_end = consumers.recorder().and_then(Recorder::clip_end_s);
                 match event {
                     // The windows covering the clip are in once one reaches its end.
                     Event::Window(w)
                         if audio_done.is_some()
-                            && recorder
-                                .clip_end_s()
-                                .is_some_and(|end| w.end_s >= end - 1e-6) =>
+                            && clip_end.is_some_and(|end| w.end_s >= end - 1e-6) =>
                     {
                         break;
                     }
@@ -121,21 +128,23 @@ pub fn run(
     }
     drop(engine);
     // The tap's last chunks (the sender is gone once the engine thread has ended).
-    for chunk in taps.try_iter() {
-        feed_clip(&mut recorder, chunk, label, args)?;
-    }
-    if !recorder.is_recording() {
+    consumers.drain_tap()?;
+    if let Some(r) = consumers.recorder_mut() {
         // The input ended inside the pre-roll: all of it is the clip.
-        start(&mut recorder, label, args)?;
+        r.start_armed_now();
     }
-    let got = recorder.elapsed_s();
+    announce(consumers.recorder(), &mut announced, label, args);
+    let got = consumers.recorder().map_or(0.0, Recorder::elapsed_s);
     if input_ended && got + 1e-3 < args.seconds {
         say(format_args!(
             "emotty: warning: the input ended after {got:.2} s of the {} s asked for",
             args.seconds
         ));
     }
-    let saved = recorder.stop()?;
+    let Some((saved, _)) = consumers.stop_recording() else {
+        bail!("no clip was recorded");
+    };
+    let saved = saved?;
     let e = &saved.entry;
     let heard = format!("; {}", heard(e.prediction.as_ref()));
     say(format_args!(
@@ -146,47 +155,13 @@ pub fn run(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Feeds a chunk, starting the clip at the exact frame where the pre-roll is complete
-/// (a fast file source delivers seconds in one chunk; the clip must not start at its
-/// end).
-fn feed_clip(
-    recorder: &mut Recorder,
-    chunk: AudioChunk,
-    label: &str,
-    args: &RecordArgs,
-) -> Result<()> {
-    if recorder.is_recording() || chunk.channels == 0 {
-        recorder.feed(&chunk);
-        return Ok(());
+/// Says once that the clip has started (at the frame where the pre-roll completed).
+fn announce(recorder: Option<&Recorder>, announced: &mut bool, label: &str, args: &RecordArgs) {
+    if !*announced && recorder.is_some_and(Recorder::is_recording) {
+        *announced = true;
+        say(format_args!(
+            "emotty: recording {label} for {} s…",
+            args.seconds
+        ));
     }
-    let channels = usize::from(chunk.channels);
-    let needed = (recording::PRE_ROLL_S * f64::from(chunk.sample_rate)).round() as u64;
-    let have = chunk.first_frame;
-    let frames = (chunk.samples.len() / channels) as u64;
-    if have + frames < needed {
-        recorder.feed(&chunk);
-        return Ok(());
-    }
-    let head = needed.saturating_sub(have) as usize * channels;
-    recorder.feed(&AudioChunk {
-        samples: chunk.samples[..head].to_vec(),
-        ..chunk.clone()
-    });
-    start(recorder, label, args)?;
-    recorder.feed(&AudioChunk {
-        first_frame: chunk.first_frame + (head / channels) as u64,
-        sample_rate: chunk.sample_rate,
-        channels: chunk.channels,
-        samples: chunk.samples[head..].to_vec(),
-    });
-    Ok(())
-}
-
-fn start(recorder: &mut Recorder, label: &str, args: &RecordArgs) -> Result<()> {
-    recorder.start(label, args.note.clone(), Some(args.seconds))?;
-    say(format_args!(
-        "emotty: recording {label} for {} s…",
-        args.seconds
-    ));
-    Ok(())
 }

@@ -204,3 +204,68 @@ fn a_full_disk_at_the_manifest_is_a_clear_error_and_keeps_the_clip() {
     assert_eq!(wavs.len(), 1);
     assert!(hound::WavReader::open(wavs[0].path()).is_ok());
 }
+
+/// Checks that a saved clip holds source frames `first..first + n`, every sample exact.
+fn assert_frames(path: &std::path::Path, first: u64, n: usize) {
+    let mut r = hound::WavReader::open(path).unwrap();
+    let s: Vec<i16> = r.samples::<i16>().map(|s| s.unwrap()).collect();
+    assert_eq!(s.len(), 2 * n);
+    for (i, pair) in s.chunks(2).enumerate() {
+        let want = ((first as usize + i) as f32 / 1e5 * 32767.0).round() as i16;
+        assert_eq!(pair, [want, -want], "frame {i}");
+    }
+}
+
+#[test]
+fn an_armed_clip_starts_at_the_frame_the_pre_roll_completes_inside_one_big_chunk() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rec = Recorder::new(
+        RecorderConfig::new(dir.path().to_path_buf(), "ann".into()),
+        None,
+    )
+    .unwrap();
+    rec.start_after_pre_roll("sad", None, Some(0.25)).unwrap();
+    assert!(rec.is_armed() && !rec.is_recording());
+    // Asking twice is refused, as for a clip in progress.
+    assert!(matches!(
+        rec.start_after_pre_roll("sad", None, None),
+        Err(RecordingError::AlreadyRecording)
+    ));
+    // 0.3 s, then 2 s in one chunk (a fast file source): the pre-roll completes at
+    // frame 4000, inside the second chunk.
+    rec.feed(&chunk(0, 2400));
+    assert!(rec.is_armed());
+    rec.feed(&chunk(2400, 16000));
+    assert!(!rec.is_armed() && rec.is_full());
+    let saved = rec.stop().unwrap();
+    assert_eq!((saved.entry.duration, saved.entry.pre_roll), (0.75, 0.5));
+    assert_frames(&saved.path, 0, 6000);
+}
+
+#[test]
+fn an_armed_clip_starts_at_once_after_the_pre_roll_and_on_request_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = RecorderConfig::new(dir.path().to_path_buf(), "ann".into());
+    // The source is already past the pre-roll: the clip starts now.
+    let mut rec = Recorder::new(cfg.clone(), None).unwrap();
+    rec.feed(&chunk(0, 8000));
+    rec.start_after_pre_roll("happy", None, Some(0.1)).unwrap();
+    assert!(rec.is_recording() && !rec.is_armed());
+    rec.feed(&chunk(8000, 800));
+    assert_frames(&rec.stop().unwrap().path, 4000, 4800);
+    // The input ends inside the pre-roll: starting the armed clip now keeps all of it.
+    let mut rec = Recorder::new(cfg.clone(), None).unwrap();
+    rec.start_after_pre_roll("happy", None, Some(1.0)).unwrap();
+    rec.feed(&chunk(0, 1000));
+    rec.start_armed_now();
+    assert!(rec.is_recording());
+    let saved = rec.stop().unwrap();
+    assert_eq!((saved.entry.duration, saved.entry.pre_roll), (0.125, 0.125));
+    // Cancelling disarms it: nothing starts and nothing is saved.
+    let mut rec = Recorder::new(cfg, None).unwrap();
+    rec.start_after_pre_roll("happy", None, None).unwrap();
+    rec.cancel();
+    rec.feed(&chunk(0, 8000));
+    assert!(!rec.is_recording());
+    assert!(matches!(rec.stop(), Err(RecordingError::NotRecording)));
+}
