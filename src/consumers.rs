@@ -34,7 +34,21 @@ pub struct Consumers {
 pub struct Closed {
     pub id: String,
     pub dir: PathBuf,
+    /// The first failed write that stopped the session, if one did.
+    pub storage_error: Option<String>,
     pub summary: Result<Summary, SessionError>,
+}
+
+impl Closed {
+    /// The session's summary, or what stopped it: the first failed write, else the
+    /// failure to close it.
+    pub fn outcome(self) -> Result<Summary, String> {
+        match (self.storage_error, self.summary) {
+            (None, Ok(summary)) => Ok(summary),
+            (Some(e), _) => Err(e),
+            (None, Err(e)) => Err(e.to_string()),
+        }
+    }
 }
 
 impl Consumers {
@@ -159,9 +173,11 @@ impl Consumers {
     pub fn close(self, cause: &EndCause) -> Option<Closed> {
         let w = self.session?;
         let (id, dir) = (w.id().to_string(), w.dir().to_path_buf());
+        let storage_error = w.failure().map(str::to_owned);
         Some(Closed {
             id,
             dir,
+            storage_error,
             summary: w.close_with(cause),
         })
     }

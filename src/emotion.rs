@@ -42,52 +42,94 @@ pub fn parse(s: &str) -> Option<&'static str> {
     EMOTIONS.iter().find(|e| **e == lower).copied()
 }
 
-/// The emoji of an emotion label.
-pub fn emoji(label: &str) -> &'static str {
-    match label {
-        "neutral" => "😐",
-        "calm" => "😌",
-        "happy" => "😄",
-        "sad" => "😢",
-        "angry" => "😠",
-        "fearful" => "😨",
-        "disgust" => "🤢",
-        "surprised" => "😲",
-        _ => "🙂",
-    }
-}
-
-/// A pure-ASCII face for terminals without emoji.
-pub fn ascii_face(label: &str) -> &'static str {
-    match label {
-        "neutral" => ":|",
-        "calm" => ":-)",
-        "happy" => ":D",
-        "sad" => ":(",
-        "angry" => ">:(",
-        "fearful" => "D:",
-        "disgust" => ":S",
-        "surprised" => ":O",
-        _ => ":?",
-    }
+/// How an emotion is shown.
+struct Look {
+    emoji: &'static str,
+    /// A pure-ASCII face for terminals without emoji.
+    face: &'static str,
+    colour: Rgb,
+    /// The nearest of the 16 basic terminal colours (ANSI 0–15), for terminals that
+    /// have no more.
+    ansi16: u8,
 }
 
 /// An RGB colour.
 pub type Rgb = (u8, u8, u8);
 
-/// The eight emotions' colours, in the corpus order (neutral, calm, happy, sad, angry,
-/// fearful, disgust, surprised): distinct hues, with low-arousal emotions cool and
-/// high-arousal ones warm.
-const COLOURS: [(&str, Rgb); 8] = [
-    ("neutral", (170, 170, 170)),
-    ("calm", (80, 170, 220)),
-    ("happy", (250, 200, 40)),
-    ("sad", (70, 100, 220)),
-    ("angry", (230, 50, 40)),
-    ("fearful", (160, 80, 200)),
-    ("disgust", (90, 180, 60)),
-    ("surprised", (255, 130, 40)),
+/// How each of [`EMOTIONS`] is shown, in the same order. The colours are distinct hues,
+/// low-arousal emotions cool and high-arousal ones warm.
+const LOOKS: [Look; 8] = [
+    // neutral; 16 colours: grey
+    Look {
+        emoji: "😐",
+        face: ":|",
+        colour: (170, 170, 170),
+        ansi16: 7,
+    },
+    // calm; 16 colours: cyan
+    Look {
+        emoji: "😌",
+        face: ":-)",
+        colour: (80, 170, 220),
+        ansi16: 6,
+    },
+    // happy; 16 colours: yellow
+    Look {
+        emoji: "😄",
+        face: ":D",
+        colour: (250, 200, 40),
+        ansi16: 3,
+    },
+    // sad; 16 colours: blue
+    Look {
+        emoji: "😢",
+        face: ":(",
+        colour: (70, 100, 220),
+        ansi16: 4,
+    },
+    // angry; 16 colours: red
+    Look {
+        emoji: "😠",
+        face: ">:(",
+        colour: (230, 50, 40),
+        ansi16: 1,
+    },
+    // fearful; 16 colours: magenta
+    Look {
+        emoji: "😨",
+        face: "D:",
+        colour: (160, 80, 200),
+        ansi16: 5,
+    },
+    // disgust; 16 colours: green
+    Look {
+        emoji: "🤢",
+        face: ":S",
+        colour: (90, 180, 60),
+        ansi16: 2,
+    },
+    // surprised; 16 colours: light red
+    Look {
+        emoji: "😲",
+        face: ":O",
+        colour: (255, 130, 40),
+        ansi16: 9,
+    },
 ];
+
+fn look(label: &str) -> Option<&'static Look> {
+    index(label).map(|i| &LOOKS[i])
+}
+
+/// The emoji of an emotion label.
+pub fn emoji(label: &str) -> &'static str {
+    look(label).map_or("🙂", |l| l.emoji)
+}
+
+/// A pure-ASCII face for terminals without emoji.
+pub fn ascii_face(label: &str) -> &'static str {
+    look(label).map_or(":?", |l| l.face)
+}
 
 /// Colours for the labels of a model with classes of its own, taken in turn.
 const OTHERS: [Rgb; 6] = [
@@ -101,7 +143,12 @@ const OTHERS: [Rgb; 6] = [
 
 /// The colour of one of the eight emotions, `None` for any other label.
 pub fn colour(label: &str) -> Option<Rgb> {
-    COLOURS.iter().find(|(l, _)| *l == label).map(|(_, c)| *c)
+    look(label).map(|l| l.colour)
+}
+
+/// The 16-colour stand-in (ANSI 0–15) for one of the eight emotions' colours.
+pub fn ansi16(label: &str) -> Option<u8> {
+    look(label).map(|l| l.ansi16)
 }
 
 /// The colour of the `index`-th label of a model: its emotion colour, or one of a

@@ -18,6 +18,7 @@ pub mod durable;
 pub mod emotion;
 pub mod engine;
 pub mod model;
+pub mod precision;
 pub mod recording;
 pub mod session;
 /// Helpers the tests share: the unit tests and the suites under tests/.

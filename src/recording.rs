@@ -66,6 +66,7 @@ use crate::durable::{self, TempFile};
 use crate::emotion::EMOTIONS;
 use crate::engine::{AudioChunk, Event, WindowResult};
 use crate::model::ModelRecord;
+use crate::precision;
 
 /// Audio kept from before the start of a clip, in seconds.
 pub const PRE_ROLL_S: f64 = 0.5;
@@ -576,8 +577,10 @@ impl Recorder {
             source: source.as_ref().map_or_else(String::new, |s| s.kind.clone()),
             rate: active.rate,
             channels: active.channels,
-            duration: round3(active.frames() as f64 / f64::from(active.rate.max(1))),
-            pre_roll: round3(active.pre_roll_frames as f64 / f64::from(active.rate.max(1))),
+            duration: precision::seconds(active.frames() as f64 / f64::from(active.rate.max(1))),
+            pre_roll: precision::seconds(
+                active.pre_roll_frames as f64 / f64::from(active.rate.max(1)),
+            ),
             time: active.time,
             prediction,
             note: active.note.clone(),
@@ -607,17 +610,13 @@ impl Recorder {
                 .labels
                 .iter()
                 .zip(&verdict.probs)
-                .map(|(l, p)| (l.clone(), (p * 1e4).round() / 1e4))
+                .map(|(l, p)| (l.clone(), precision::ratio_f32(*p)))
                 .collect(),
             windows: covering.iter().filter(|w| w.probs().is_some()).count(),
             model: model.name.clone(),
             model_sha256: model.sha256.clone(),
         })
     }
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
 }
 
 /// Finishes a take's WAV and publishes it as `<dir>/<label>/<time>_<speaker>.wav`, then

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 
-use emotty::consumers::Consumers;
+use emotty::consumers::{Closed, Consumers};
 use emotty::engine::{EndReason, Engine, Event};
 use emotty::session::{EndCause, ModelRecord, SessionSetup, SessionWriter, Summary};
 
@@ -171,27 +171,9 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
     // Joining the engine thread drops its tap sender, so the tap drains to the end.
     drop(engine);
     let _ = consumers.drain_tap();
-    let storage_error = consumers.storage_error().map(str::to_owned);
     let ending = end_cause(cause.as_ref(), end.as_ref());
     if let Some(closed) = consumers.close(&ending) {
-        let error = match closed.summary {
-            Ok(summary) if storage_error.is_none() => {
-                say(format_args!(
-                    "emotty: session {} closed: {}",
-                    closed.id,
-                    describe(&summary)
-                ));
-                None
-            }
-            Ok(_) => storage_error,
-            Err(e) => Some(storage_error.unwrap_or_else(|| e.to_string())),
-        };
-        if let Some(e) = error {
-            bail!(
-                "{e}; the session stopped there and what was written is kept in {}",
-                closed.dir.display()
-            );
-        }
+        report_closed(closed)?;
     }
     match (&cause, end) {
         (Some(Cause::OutputClosed), _) => match output_error {
@@ -262,6 +244,25 @@ fn end_cause(cause: Option<&Cause>, end: Option<&EndReason>) -> EndCause {
         (Some(Cause::Storage), _) => EndCause::StorageFailed(String::new()),
         (None, Some(end)) => EndCause::from(end),
         (None, None) => EndCause::Stopped(None),
+    }
+}
+
+/// Says how a closed session ended: its summary, or (as the command's error) what stopped
+/// it and where what was written is kept.
+pub fn report_closed(closed: Closed) -> Result<()> {
+    let (id, dir) = (closed.id.clone(), closed.dir.clone());
+    match closed.outcome() {
+        Ok(summary) => {
+            say(format_args!(
+                "emotty: session {id} closed: {}",
+                describe(&summary)
+            ));
+            Ok(())
+        }
+        Err(e) => bail!(
+            "{e}; the session stopped there and what was written is kept in {}",
+            dir.display()
+        ),
     }
 }
 

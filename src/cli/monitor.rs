@@ -32,11 +32,11 @@ use emotty::ui::theme::Colours;
 use emotty::ui::theme::{self, ColorDepth};
 use emotty::ui::{self, App, AppSetup, Command, Theme};
 
-use super::listen::{check_session_name, describe};
+use super::listen::{check_session_name, report_closed};
 use emotty::audio::decode::RawEncoding;
 
 use super::stop::StopSignals;
-use super::{AnalysisArgs, SessionArgs, SourceArgs, analysis_config, load_model, open_source, say};
+use super::{AnalysisArgs, SessionArgs, SourceArgs, analysis_config, load_model, open_source};
 
 mod edge;
 mod latency;
@@ -226,24 +226,11 @@ pub fn run(opts: &Options, analysis: &AnalysisArgs) -> Result<ExitCode> {
                 .unwrap_or_default(),
         ),
     };
-    let storage_error = edge.consumers.storage_error().map(str::to_owned);
     let closed = edge.consumers.close(&ending);
     drop(guard);
     result?;
     if let Some(closed) = closed {
-        match closed.summary {
-            Ok(summary) if storage_error.is_none() => say(format_args!(
-                "emotty: session {} closed: {}",
-                closed.id,
-                describe(&summary)
-            )),
-            Ok(_) => bail!(
-                "{}; the session stopped there and what was written is kept in {}",
-                storage_error.as_deref().unwrap_or("write error"),
-                closed.dir.display()
-            ),
-            Err(e) => bail!("{e}; what was written is kept in {}", closed.dir.display()),
-        }
+        report_closed(closed)?;
     }
     // The error was on screen; it is also the exit status, as with `listen`.
     if let Some(m) = failed {

@@ -5,6 +5,7 @@ use serde_json::{Map, Value, json};
 use emotty::classify::ClipResult;
 use emotty::engine::WindowResult;
 use emotty::model::Affect;
+use emotty::precision;
 use emotty::text::csv_field;
 
 /// What one table or CSV row says: a clip's verdict or a window's outcome.
@@ -41,7 +42,10 @@ impl<'a> Cells<'a> {
 /// `"arousal"` and `"valence"` as JSON numbers rounded to 4 decimals, or nulls.
 fn affect_json(affect: Option<Affect>) -> (Value, Value) {
     match affect {
-        Some(a) => (json!(round4(a.arousal)), json!(round4(a.valence))),
+        Some(a) => (
+            json!(precision::ratio(a.arousal)),
+            json!(precision::ratio(a.valence)),
+        ),
         None => (Value::Null, Value::Null),
     }
 }
@@ -50,14 +54,9 @@ fn affect_json(affect: Option<Affect>) -> (Value, Value) {
 pub fn probs_object(labels: &[String], probs: &[f32]) -> Value {
     let mut map = Map::new();
     for (l, p) in labels.iter().zip(probs) {
-        map.insert(l.clone(), json!(round4(*p)));
+        map.insert(l.clone(), json!(precision::ratio(*p)));
     }
     Value::Object(map)
-}
-
-/// Rounds to 4 decimals for output (JSON stays readable; nothing downstream needs more).
-pub fn round4(x: f32) -> f64 {
-    (f64::from(x) * 1e4).round() / 1e4
 }
 
 /// Percentages for a table row: " 71%".
@@ -70,7 +69,7 @@ pub fn clip_json(file: &str, labels: &[String], clip: &ClipResult) -> Value {
     let (emotion, confidence, probs) = match &clip.verdict {
         Some(v) => (
             json!(labels[v.top]),
-            json!(round4(v.probs[v.top])),
+            json!(precision::ratio(v.probs[v.top])),
             probs_object(labels, &v.probs),
         ),
         None => (Value::Null, Value::Null, Value::Null),
@@ -83,8 +82,8 @@ pub fn clip_json(file: &str, labels: &[String], clip: &ClipResult) -> Value {
         "confidence": confidence,
         "arousal": arousal,
         "valence": valence,
-        "speech_ratio": round4(clip.speech_ratio() as f32),
-        "duration_s": (clip.duration_s * 1000.0).round() / 1000.0,
+        "speech_ratio": precision::ratio(clip.speech_ratio() as f32),
+        "duration_s": precision::seconds(clip.duration_s),
         "windows": clip.windows.len(),
         "probs": probs,
     })
@@ -114,14 +113,14 @@ pub fn window_json(file: &str, labels: &[String], w: &WindowResult) -> Value {
         "type": "window",
         "file": file,
         "index": w.index,
-        "start_s": (w.start_s * 1000.0).round() / 1000.0,
-        "end_s": (w.end_s * 1000.0).round() / 1000.0,
+        "start_s": precision::seconds(w.start_s),
+        "end_s": precision::seconds(w.end_s),
         "emotion": emotion,
         "no_speech": w.top().is_none(),
         "arousal": arousal,
         "valence": valence,
-        "speech_ratio": round4(w.speech_ratio),
-        "rms_dbfs": (f64::from(w.rms_dbfs) * 10.0).round() / 10.0,
+        "speech_ratio": precision::ratio(w.speech_ratio),
+        "rms_dbfs": precision::decibels(w.rms_dbfs),
         "probs": probs,
     })
 }

@@ -35,7 +35,7 @@ pub fn to_json(loaded: &Loaded) -> Value {
         .collect();
     let shares: serde_json::Map<String, Value> = shares(&loaded.summary)
         .into_iter()
-        .map(|(k, v)| (k, json!((v * 1e4).round() / 1e4)))
+        .map(|(k, v)| (k, json!(crate::precision::ratio(v))))
         .collect();
     json!({
         "id": loaded.info.meta.id,

@@ -28,6 +28,7 @@ use super::summary::SummaryBuilder;
 use crate::audio::wav::WavAppender;
 use crate::durable;
 use crate::engine::{AudioChunk, Event, SessionClock, SourceKind, WindowResult};
+use crate::precision;
 
 /// The longest a logged line waits before it is fsynced.
 pub const SYNC_EVERY: Duration = Duration::from_secs(1);
@@ -401,21 +402,21 @@ impl SessionWriter {
             self.labels
                 .iter()
                 .zip(p)
-                .map(|(l, v)| (l.clone(), round4(*v)))
+                .map(|(l, v)| (l.clone(), precision::ratio_f32(*v)))
                 .collect()
         });
         let row = TimelineRow {
             index: self.rows,
-            start_s: round3(self.clock.session_s(w.start_s)),
-            end_s: round3(self.clock.session_s(w.end_s)),
+            start_s: precision::seconds(self.clock.session_s(w.start_s)),
+            end_s: precision::seconds(self.clock.session_s(w.end_s)),
             wall: Utc::now(),
             emotion: w.top().and_then(|t| self.labels.get(t).cloned()),
             no_speech: w.top().is_none(),
-            speech_ratio: round4(w.speech_ratio),
-            rms_dbfs: (w.rms_dbfs * 10.0).round() / 10.0,
+            speech_ratio: precision::ratio_f32(w.speech_ratio),
+            rms_dbfs: precision::decibels(w.rms_dbfs) as f32,
             probs,
-            arousal: w.affect().map(|a| round4(a.arousal)),
-            valence: w.affect().map(|a| round4(a.valence)),
+            arousal: w.affect().map(|a| precision::ratio_f32(a.arousal)),
+            valence: w.affect().map(|a| precision::ratio_f32(a.valence)),
         };
         let line = to_line(&row);
         let path = self.dir.join(TIMELINE_FILE);
@@ -432,7 +433,7 @@ impl SessionWriter {
 
     fn log(&mut self, kind: EventKind) -> Result<(), SessionError> {
         let record = EventRecord {
-            t: round3(self.clock.now_s()),
+            t: precision::seconds(self.clock.now_s()),
             wall: Utc::now(),
             kind,
         };
@@ -628,14 +629,6 @@ fn write_line(file: &mut File, line: &str) -> std::io::Result<()> {
     buf.extend_from_slice(line.as_bytes());
     buf.push(b'\n');
     file.write_all(&buf)
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
-}
-
-fn round4(x: f32) -> f32 {
-    (x * 1e4).round() / 1e4
 }
 
 fn hostname() -> String {

@@ -80,17 +80,29 @@ impl ColorDepth {
 /// An RGB colour, converted on use.
 pub use crate::emotion::Rgb;
 
-/// The 16-colour stand-ins for the emotions' colours ([`crate::emotion`]).
-const EMOTION_ANSI: [(&str, Color); 8] = [
-    ("neutral", Color::Gray),
-    ("calm", Color::Cyan),
-    ("happy", Color::Yellow),
-    ("sad", Color::Blue),
-    ("angry", Color::Red),
-    ("fearful", Color::Magenta),
-    ("disgust", Color::Green),
-    ("surprised", Color::LightRed),
-];
+/// One of the 16 basic terminal colours by its ANSI number (0–15), as a named colour:
+/// a 16-colour terminal understands these, not an indexed colour.
+fn ansi16(n: u8) -> Color {
+    const BASIC: [Color; 16] = [
+        Color::Black,
+        Color::Red,
+        Color::Green,
+        Color::Yellow,
+        Color::Blue,
+        Color::Magenta,
+        Color::Cyan,
+        Color::Gray,
+        Color::DarkGray,
+        Color::LightRed,
+        Color::LightGreen,
+        Color::LightYellow,
+        Color::LightBlue,
+        Color::LightMagenta,
+        Color::LightCyan,
+        Color::White,
+    ];
+    BASIC[usize::from(n & 15)]
+}
 
 /// Stops of the spectrogram's colour map (inferno: dark purple through red to pale
 /// yellow), perceptually even so loudness reads as brightness.
@@ -142,9 +154,8 @@ impl Theme {
 
     /// The colour of an emotion label (unknown labels are grey).
     pub fn emotion(&self, label: &str) -> Color {
-        let ansi = EMOTION_ANSI.iter().find(|(l, _)| *l == label);
-        match (crate::emotion::colour(label), ansi) {
-            (Some(rgb), Some((_, ansi))) => self.rgb(rgb, *ansi),
+        match (crate::emotion::colour(label), crate::emotion::ansi16(label)) {
+            (Some(rgb), Some(n)) => self.rgb(rgb, ansi16(n)),
             _ => self.rgb((150, 150, 150), Color::Gray),
         }
     }

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-LABELS = ["neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"]
-
 # Where each emotion sits on the circumplex of affect (Russell, 1980), as (arousal, valence)
 # in [-1, 1]: arousal from calm to excited, valence from negative to positive. The model's
 # arousal and valence outputs are trained towards these points; the exported model carries
-# them in its metadata, so the placement is declared here and nowhere else.
+# them in its metadata, so the placement is declared here and nowhere else. The emotions
+# themselves, and their order, are the engine's (src/emotion.rs): training reads them from
+# the archive's metadata (`FeatureSet.label_names`), scoring from the model's or its output.
 CIRCUMPLEX = {
     "neutral": (0.0, 0.0),
     "calm": (-0.6, 0.4),
@@ -79,8 +79,10 @@ class FeatureSet:
         self.clip_index = z["clip_index"].astype(np.int64) if "clip_index" in z else np.arange(n)
         self.variant = z["variant"].astype(np.int64) if "variant" in z else np.zeros(n, np.int64)
         self.meta = json.loads(bytes(z["meta_json"]).decode("utf-8"))
-        if self.meta["labels"] != LABELS:
-            raise ValueError(f"{path}: label set {self.meta['labels']} is not {LABELS}")
+        self.label_names: list[str] = list(self.meta["labels"])
+        unplaced = [l for l in self.label_names if l not in CIRCUMPLEX]
+        if unplaced:
+            raise ValueError(f"{path}: no circumplex placement for the labels {unplaced}")
         self.clips = self.meta["clips"]
         self.frontend = self.meta["frontend"]
         # The engine's windows of every row and the schedule they follow
@@ -108,7 +110,7 @@ class FeatureSet:
                 speaker=self.clips[self.clip_index[i]]["speaker"],
                 path=self.clips[self.clip_index[i]]["path"],
                 affect=affect_target(
-                    LABELS[int(self.labels[i])],
+                    self.label_names[int(self.labels[i])],
                     self.clips[self.clip_index[i]]["corpus"],
                     self.clips[self.clip_index[i]]["path"],
                 ),

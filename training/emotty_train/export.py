@@ -18,7 +18,7 @@ import onnx
 import torch
 
 from . import fold_onnx
-from .data import CIRCUMPLEX, LABELS
+from .data import CIRCUMPLEX
 from .models import WithAffect
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 def metadata(
     frontend: dict,
     schedule: dict,
+    labels: list[str],
     name: str,
     version: str,
     description: str,
@@ -36,13 +37,14 @@ def metadata(
     temperature: float | None = None,
     adaptation: dict | None = None,
 ) -> dict:
-    """The `emotty` metadata entry the engine reads (src/model/meta.rs, `ModelMeta`). With
+    """The `emotty` metadata entry the engine reads (src/model/meta.rs, `ModelMeta`);
+    `labels` are the training archive's (the engine's vocabulary, in its order). With
     `affect`, the model has a second output, [batch, 2]: arousal and valence in [-1, 1],
     trained towards the circumplex placement recorded here."""
     extra = {}
     if affect:
         extra["affect"] = ["arousal", "valence"]
-        extra["circumplex"] = {label: list(CIRCUMPLEX[label]) for label in LABELS}
+        extra["circumplex"] = {label: list(CIRCUMPLEX[label]) for label in labels}
     if temperature is not None:
         extra["temperature"] = temperature
     if adaptation is not None:
@@ -53,7 +55,7 @@ def metadata(
         "name": name,
         "version": version,
         "description": description,
-        "labels": LABELS,
+        "labels": labels,
         "sample_rate": frontend["sample_rate"],
         "frontend": frontend,
         # The window the model was trained on, as the training archive's schedule says.

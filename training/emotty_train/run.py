@@ -22,7 +22,6 @@ import numpy as np
 
 from .data import (
     HIGH_AROUSAL,
-    LABELS,
     LOW_AROUSAL,
     NEMO_SPEAKERS,
     RAVDESS_FOLDS,
@@ -87,6 +86,8 @@ def scores_from_eval(report: dict, corpus: str) -> dict | None:
     if c is None:
         return None
     return {
+        # The model's labels in its order: the order of the confusion matrix.
+        "labels": report["labels"],
         "clips": c["clips"],
         "no_speech": c["no_speech"],
         "accuracy": c["accuracy"],
@@ -129,6 +130,7 @@ def corpus_scores(model, fs: FeatureSet, test, temperature_before: float = 1.0) 
     from the probabilities placed on the circumplex), and the expected calibration error
     with and without the fitted temperature."""
     out = {}
+    names = fs.label_names
     for corpus in sorted({i.corpus for i in test}):
         clean = [i for i in test if i.variant == 0 and i.corpus == corpus]
         truth = np.array([i.label for i in clean])
@@ -136,13 +138,13 @@ def corpus_scores(model, fs: FeatureSet, test, temperature_before: float = 1.0) 
         raw, _ = clip_outputs(model, fs, clean, temperature=temperature_before)
         classes = fs.corpus_classes[corpus]
         preds = np.array([-1 if np.isnan(p).any() else int(np.argmax(p)) for p in probs])
-        high = np.isin(truth, [LABELS.index(l) for l in HIGH_AROUSAL])
-        low = np.isin(truth, [LABELS.index(l) for l in LOW_AROUSAL])
-        placed = probs @ np.array([CIRCUMPLEX[l][0] for l in LABELS])
+        high = np.isin(truth, [names.index(l) for l in HIGH_AROUSAL])
+        low = np.isin(truth, [names.index(l) for l in LOW_AROUSAL])
+        placed = probs @ np.array([CIRCUMPLEX[l][0] for l in names])
         r = {
             "python_uar": uar(truth, preds),
             "restricted_uar": uar(truth, restricted_predictions(probs, classes)),
-            "classes": [LABELS[c] for c in classes],
+            "classes": [names[c] for c in classes],
             "arousal_auc_from_probabilities": auc(placed[high & ~np.isnan(placed)], placed[low & ~np.isnan(placed)]),
             "ece": expected_calibration_error(probs, truth),
             "ece_before_temperature": expected_calibration_error(raw, truth),
@@ -151,7 +153,7 @@ def corpus_scores(model, fs: FeatureSet, test, temperature_before: float = 1.0) 
             ar = affect[:, 0]
             r["arousal_auc"] = auc(ar[high & ~np.isnan(ar)], ar[low & ~np.isnan(ar)])
             va = affect[:, 1]
-            pos, neg = np.isin(truth, [LABELS.index("happy")]), np.isin(truth, [LABELS.index(l) for l in ("sad", "angry", "fearful", "disgust")])
+            pos, neg = np.isin(truth, [names.index("happy")]), np.isin(truth, [names.index(l) for l in ("sad", "angry", "fearful", "disgust")])
             r["valence_auc_happy"] = auc(va[pos & ~np.isnan(va)], va[neg & ~np.isnan(va)])
         out[corpus] = r
     return out
@@ -174,6 +176,7 @@ def evaluate(model, fs: FeatureSet, test, onnx_path: Path, name: str, train_info
     meta = metadata(
         fs.frontend,
         fs.schedule,
+        fs.label_names,
         name=name,
         version="fold",
         description=f"cross-validation fold model ({name}); not for shipping",
@@ -440,11 +443,14 @@ def summarize(results: dict) -> dict:
         if not rows:
             continue
         summary[corpus] = {m: mean_std([r[m] for r in rows]) for m in ("accuracy", "uar", "macro_f1")}
+        labels = rows[0]["labels"]
+        if any(r["labels"] != labels for r in rows):
+            raise ValueError(f"{results['model']}: the folds' models have different labels")
+        summary[corpus]["labels"] = labels
         summary[corpus]["recall"] = {
-            l: mean_std([r["recall"][l] for r in rows if r["recall"][l] is not None]) for l in LABELS
+            l: mean_std([r["recall"][l] for r in rows if r["recall"][l] is not None]) for l in labels
         }
-        n = len(LABELS) + 1
-        pooled = np.zeros((len(LABELS), n), int)
+        pooled = np.zeros((len(labels), len(labels) + 1), int)
         for r in rows:
             pooled += np.array(r["confusion"])
         summary[corpus]["confusion"] = pooled.tolist()
@@ -536,6 +542,7 @@ def cmd_final(args):
     meta = metadata(
         fs.frontend,
         fs.schedule,
+        fs.label_names,
         name="emotty-crnn",
         version=args.version,
         description=f"Speech emotion recognizer: Conv1d front end ({cfg.arch['channels']} channels, "
@@ -594,13 +601,14 @@ def cmd_report(args):
             if not c:
                 continue
             print(f"\nours, {corpus}: recall per class, mean ± std over folds\n")
-            print("| " + " | ".join(LABELS) + " |")
-            print("|" + "---|" * len(LABELS))
-            print("| " + " | ".join(fmt(c["recall"][l]) for l in LABELS) + " |")
+            labels = c["labels"]
+            print("| " + " | ".join(labels) + " |")
+            print("|" + "---|" * len(labels))
+            print("| " + " | ".join(fmt(c["recall"][l]) for l in labels) + " |")
             print(f"\nours, {corpus}: confusion matrix pooled over the folds (rows: true, columns: predicted)\n")
-            print("| | " + " | ".join(LABELS) + " | no speech |")
-            print("|---|" + "---|" * (len(LABELS) + 1))
-            for label, row in zip(LABELS, c["confusion"]):
+            print("| | " + " | ".join(labels) + " | no speech |")
+            print("|---|" + "---|" * (len(labels) + 1))
+            for label, row in zip(labels, c["confusion"]):
                 if sum(row):
                     print(f"| {label} | " + " | ".join(str(v) for v in row) + " |")
     (RESULTS / f"summary{args.tag}.json").write_text(json.dumps(cards, indent=1))
@@ -683,13 +691,14 @@ def generalisation_report(tags: list[str]) -> str:
                     f"{f3(x.get('valence_auc_happy'))} | {f3(x.get('ece_before_temperature'))} → {f3(x.get('ece'))} | "
                     f"{f3(loco[held]['train'].get('temperature'))} |"
                 )
+            labels = next(loco[h][h]["labels"] for h in LOCO_CORPORA if h in loco)
             out.append("\nRecall per class on each left-out corpus (engine verdicts over all eight classes):\n")
-            out.append("| left-out corpus | " + " | ".join(LABELS) + " |")
-            out.append("|---|" + "---|" * len(LABELS))
+            out.append("| left-out corpus | " + " | ".join(labels) + " |")
+            out.append("|---|" + "---|" * len(labels))
             for held in LOCO_CORPORA:
                 if held in loco:
                     rec = loco[held][held].get("recall", {})
-                    out.append(f"| {held} | " + " | ".join("–" if rec.get(l) is None else f"{rec[l]:.2f}" for l in LABELS) + " |")
+                    out.append(f"| {held} | " + " | ".join("–" if rec.get(l) is None else f"{rec[l]:.2f}" for l in labels) + " |")
         modes = [("", "each clip its own stream"), (":off", "no adaptation"), (":speaker", "each speaker one stream")]
         if all(f"ravdess{m}" in f for f in folds for m, _ in modes):
             out.append("\nWith per-stream adaptation, by what one stream is (Python replica of the engine):\n")

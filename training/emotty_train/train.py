@@ -12,7 +12,6 @@ import torch
 import torch.nn.functional as F
 
 from .data import (
-    LABELS,
     MIN_CROP,
     FeatureSet,
     Instance,
@@ -98,7 +97,7 @@ class Sampler:
         self.shares = w / w.sum()
         # Per instance: the classes its corpus has (the loss is restricted to them).
         self.masks = {
-            c: torch.tensor([i in fs.corpus_classes[c] for i in range(len(LABELS))]) for c in fs.corpus_classes
+            c: torch.tensor([i in fs.corpus_classes[c] for i in range(len(fs.label_names))]) for c in fs.corpus_classes
         }
         # Each training corpus's index, for the corpus adversary.
         self.corpus_ids = {c: k for k, c in enumerate(sorted({i.corpus for i in train}))}
@@ -295,7 +294,7 @@ def window_outputs(model, fs: FeatureSet, insts: list[Instance]):
             logits.append(lg.numpy())
             clips.extend(ci for ci, _, _, _ in chunk)
             weights.extend(max(r, 1e-3) for _, _, _, r in chunk)
-    n = len(LABELS)
+    n = len(fs.label_names)
     lg = np.concatenate(logits) if logits else np.zeros((0, n), np.float32)
     af = (np.concatenate(affects) if affects else np.zeros((0, 2), np.float32)) if has_affect else None
     return lg, af, np.array(clips, dtype=np.int64), np.array(weights, dtype=np.float64)
@@ -351,7 +350,7 @@ def fit_temperature(model, fs: FeatureSet, val: list[Instance]) -> float | None:
     if len(lg) == 0:
         return None
     truth = np.array([i.label for i in val])
-    mask = np.array([[c in fs.corpus_classes[i.corpus] for c in range(len(LABELS))] for i in val])
+    mask = np.array([[c in fs.corpus_classes[i.corpus] for c in range(len(fs.label_names))] for i in val])
     best = (float("inf"), 1.0)
     for t in np.arange(0.5, 4.001, 0.05):
         probs = torch.softmax(torch.from_numpy(lg) / float(t), dim=-1).numpy()
@@ -485,4 +484,4 @@ def recalibrate_batch_norm(model, sampler: Sampler, batches: int = 30) -> None:
     model.eval()
 
 
-__all__ = ["Config", "train_model", "predict_clips", "clip_outputs", "LABELS"]
+__all__ = ["Config", "train_model", "predict_clips", "clip_outputs"]
