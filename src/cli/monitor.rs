@@ -359,7 +359,7 @@ fn event_loop(
                 last_verdict = last_draw;
             }
             if let Some(log) = &mut edge.latency {
-                log.drawn(&mut pending, app.latest_window);
+                log.drawn(&mut pending, app.emotion.latest_window());
             }
         }
     }

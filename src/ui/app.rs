@@ -7,21 +7,21 @@
 //! every behaviour of the monitor testable without a terminal, and keeps the UI from
 //! ever reaching into the engine.
 
+mod emotion;
 mod keys;
 mod log;
 mod spectrogram;
+mod status;
 mod timeline;
 
+pub use emotion::EmotionState;
 pub use keys::{Action, BINDINGS, Binding, action_of};
 pub use log::LogState;
 pub use spectrogram::{FRAMES_PER_COLUMN, SpectrogramState};
+pub use status::StatusState;
 pub use timeline::{TimelineState, ZOOM_STEPS};
 
-use crate::emotion::{CHANGE_HOLD_S, ChangeTracker, hold_windows};
-use crate::engine::{DEFAULT_HOP_S, EndReason, Event, Outcome, SessionClock, SourceInfo, Stats};
-
-/// How long the clipping mark stays lit after a clipped block, in seconds.
-const CLIP_HOLD_S: f64 = 2.0;
+use crate::engine::{EndReason, Event, SessionClock, SourceInfo};
 
 /// What the app asks the edge to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -185,24 +185,18 @@ pub struct App {
     pub source: Option<SourceInfo>,
     pub source_state: SourceState,
     pub mel_frequencies: Vec<f32>,
-    pub hop_s: f64,
     /// Session time across engines (a device switch starts a new one from 0).
     clock: SessionClock,
     /// Wall-clock seconds since the monitor started, for the session clock.
     pub clock_s: u64,
-    pub level: Option<(f32, f32)>,
-    pub clipped_at: Option<f64>,
-    /// The latest window's speech verdict (`None` before the first).
-    pub speech: Option<bool>,
-    pub latest: Latest,
-    /// Each panel's own state: the spectrogram's columns, the timeline's points, pauses
-    /// and zoom, the log's lines and scroll.
+    /// Each panel's own state: the emotion's verdict and changes, the status line's
+    /// level, speech and drops, the spectrogram's columns, the timeline's points,
+    /// pauses and zoom, the log's lines and scroll.
+    pub emotion: EmotionState,
+    pub status: StatusState,
     pub spectrogram: SpectrogramState,
     pub timeline: TimelineState,
     pub log: LogState,
-    changes: ChangeTracker,
-    pub stats: Option<Stats>,
-    pub dropped: u64,
     pub paused: bool,
     pub emoji: bool,
     pub overlay: Overlay,
@@ -210,8 +204,6 @@ pub struct App {
     pub recording_unavailable: Option<String>,
     pub session: Option<String>,
     markers: usize,
-    /// Index of the latest window drawn as bars, for latency logging.
-    pub latest_window: Option<u64>,
     /// Why the session stopped being written, if it did.
     pub session_error: Option<String>,
     /// A new window's verdict is not on screen yet.
@@ -232,19 +224,13 @@ impl App {
             source: None,
             source_state: SourceState::Starting,
             mel_frequencies: Vec::new(),
-            hop_s: DEFAULT_HOP_S,
             clock: SessionClock::default(),
             clock_s: 0,
-            level: None,
-            clipped_at: None,
-            speech: None,
-            latest: Latest::Waiting,
+            emotion: EmotionState::default(),
+            status: StatusState::default(),
             spectrogram: SpectrogramState::default(),
             timeline: TimelineState::default(),
             log: LogState::with_page(5),
-            changes: ChangeTracker::new(hold_windows(CHANGE_HOLD_S, DEFAULT_HOP_S)),
-            stats: None,
-            dropped: 0,
             paused: false,
             emoji: setup.emoji,
             overlay: Overlay::None,
@@ -252,7 +238,6 @@ impl App {
             recording_unavailable: setup.recording_unavailable,
             session: setup.session,
             markers: 0,
-            latest_window: None,
             session_error: None,
             verdict: false,
             dirty: true,
@@ -358,33 +343,19 @@ impl App {
                 self.adapting = s.adapting;
                 self.model_name = s.model_name.clone();
                 self.mel_frequencies = s.mel_frequencies.clone();
-                if (s.hop_s - self.hop_s).abs() > 1e-9 || !restarted {
-                    self.hop_s = s.hop_s;
-                    let current = self.changes.current().map(str::to_string);
-                    self.changes = ChangeTracker::new(hold_windows(CHANGE_HOLD_S, s.hop_s));
-                    if let Some(c) = current {
-                        self.changes.push(0.0, Some(&c));
-                    }
-                }
+                self.emotion.started(s.hop_s, !restarted);
+                self.status.started();
                 if matches!(self.source_state, SourceState::Lost(_)) {
                     self.log(LogKind::Device, format!("audio is back: {}", s.source.name));
                 }
                 self.source = Some(s.source.clone());
                 self.source_state = SourceState::Running;
-                self.level = None;
-                self.speech = None;
-                self.latest = Latest::Waiting;
                 self.spectrogram.restart();
-                self.dropped = 0;
                 self.dirty = true;
             }
             Event::Level(l) => {
                 self.advance(l.time_s);
-                if l.clipped {
-                    self.clipped_at = Some(self.time_s());
-                }
-                if !self.paused {
-                    self.level = Some((l.rms_dbfs, l.peak_dbfs));
+                if self.status.level(l, self.time_s(), !self.paused) {
                     self.moved = true;
                 }
             }
@@ -403,54 +374,29 @@ impl App {
                     return;
                 }
                 let end_s = self.clock.session_s(w.end_s);
-                self.speech = Some(w.top().is_some());
-                self.latest = match &w.outcome {
-                    Outcome::NoSpeech => Latest::NoSpeech {
-                        speech_ratio: w.speech_ratio,
-                    },
-                    Outcome::Emotion { probs, top, affect } => Latest::Emotion {
-                        probs: probs.clone(),
-                        top: *top,
-                        affect: *affect,
-                    },
-                };
+                self.status.speech(w.top().is_some());
                 self.timeline.push(Point {
                     end_s,
                     top: w.top().and_then(|t| u8::try_from(t).ok()),
                 });
                 let top = w.top().map(|t| self.label(t).to_string());
-                if let Some(change) = self.changes.push(end_s, top.as_deref()) {
-                    let pct = w.probs().and_then(|p| w.top().map(|t| p[t])).unwrap_or(0.0);
-                    let text = match &change.from {
-                        Some(from) => {
-                            format!("{from} → {} ({:.0}%)", change.to, pct * 100.0)
-                        }
-                        None => format!("{} ({:.0}%)", change.to, pct * 100.0),
-                    };
-                    self.log.push(LogEntry {
-                        t: change.t,
-                        kind: LogKind::Emotion,
-                        text,
-                    });
+                if let Some(change) = self.emotion.window(w, end_s, top.as_deref()) {
+                    self.log.push(change);
                 }
-                self.latest_window = Some(w.index);
                 self.verdict = true;
             }
             Event::Stats(s) => {
                 self.advance(s.time_s);
-                if s.dropped_samples > self.dropped {
-                    let channels = self
-                        .source
-                        .as_ref()
-                        .map_or(1, |s| u64::from(s.channels.max(1)));
-                    let frames = (s.dropped_samples - self.dropped) / channels;
+                let channels = self
+                    .source
+                    .as_ref()
+                    .map_or(1, |s| u64::from(s.channels.max(1)));
+                if let Some(frames) = self.status.dropped(s.dropped_samples, channels) {
                     self.log(
                         LogKind::Warning,
                         format!("{frames} frames of audio dropped (the analysis fell behind)"),
                     );
-                    self.dropped = s.dropped_samples;
                 }
-                self.stats = Some(*s);
             }
             Event::Warning { message } => self.log(LogKind::Warning, message.clone()),
             Event::Ended(reason) => {
@@ -469,7 +415,7 @@ impl App {
                         self.log(LogKind::Error, format!("analysis stopped: {m}"));
                     }
                 }
-                self.level = None;
+                self.status.ended();
                 self.dirty = true;
             }
         }
@@ -494,8 +440,7 @@ impl App {
 
     /// The clipping mark is lit.
     pub fn clipping(&self) -> bool {
-        self.clipped_at
-            .is_some_and(|t| self.time_s() - t <= CLIP_HOLD_S)
+        self.status.clipping(self.time_s())
     }
 
     /// The edge started the recording.

@@ -1,5 +1,5 @@
 use super::*;
-use crate::engine::SourceKind;
+use crate::engine::{Outcome, SourceKind};
 use crate::engine::{Level, SpectrogramColumn, StartInfo};
 use crate::testing::events;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -63,11 +63,14 @@ fn a_no_speech_window_replaces_the_bars_instead_of_leaving_them_stale() {
     let mut a = app();
     a.on_event(&started("Mic"));
     a.on_event(&window(0, 1.0, Some(4)));
-    assert!(matches!(a.latest, Latest::Emotion { top: 4, .. }));
-    assert_eq!(a.speech, Some(true));
+    assert!(matches!(
+        *a.emotion.latest(),
+        Latest::Emotion { top: 4, .. }
+    ));
+    assert_eq!(a.status.current_speech(), Some(true));
     a.on_event(&window(1, 1.5, None));
-    assert_eq!(a.latest, Latest::NoSpeech { speech_ratio: 0.05 });
-    assert_eq!(a.speech, Some(false));
+    assert_eq!(*a.emotion.latest(), Latest::NoSpeech { speech_ratio: 0.05 });
+    assert_eq!(a.status.current_speech(), Some(false));
     assert_eq!(
         a.timeline
             .points()
@@ -126,7 +129,10 @@ fn pausing_freezes_the_display_and_asks_the_session_to_pause() {
         mel_db: vec![0.0; 40],
     }));
     // Bars and timeline still show the window from before the pause; the clock moved.
-    assert!(matches!(a.latest, Latest::Emotion { top: 1, .. }));
+    assert!(matches!(
+        *a.emotion.latest(),
+        Latest::Emotion { top: 1, .. }
+    ));
     assert_eq!(a.timeline.points().len(), 1);
     assert!((a.time_s() - 1.6).abs() < 1e-9);
     assert_eq!(a.on_key(key(' ')), [Command::Resume]);

@@ -31,7 +31,7 @@ impl Widget for Probabilities<'_> {
             return;
         }
         let n = app.labels.len();
-        let (headline, face, colour, pct) = match &app.latest {
+        let (headline, face, colour, pct) = match app.emotion.latest() {
             Latest::Emotion { probs, top, .. } => {
                 let label = app.label(*top);
                 (
@@ -112,11 +112,11 @@ impl Widget for Probabilities<'_> {
         } else {
             1
         };
-        let probs = match &app.latest {
+        let probs = match app.emotion.latest() {
             Latest::Emotion { probs, .. } => Some(probs),
             _ => None,
         };
-        let top = match &app.latest {
+        let top = match app.emotion.latest() {
             Latest::Emotion { top, .. } => Some(*top),
             _ => None,
         };
@@ -169,7 +169,7 @@ impl Widget for Probabilities<'_> {
             }
         }
         let below = first + n as u16 * step;
-        if let Latest::NoSpeech { speech_ratio } = &app.latest
+        if let Latest::NoSpeech { speech_ratio } = app.emotion.latest()
             && below < inner.y + inner.height
         {
             buf.set_string(
@@ -180,7 +180,7 @@ impl Widget for Probabilities<'_> {
             );
         }
         // Arousal and valence under the bars, one row apart from them.
-        let affect = match &app.latest {
+        let affect = match app.emotion.latest() {
             Latest::Emotion { affect, .. } => *affect,
             _ => None,
         };

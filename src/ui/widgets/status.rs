@@ -104,7 +104,7 @@ impl StatusLine<'_> {
             ));
         }
         // Level meter.
-        if let Some((rms, peak)) = app.level {
+        if let Some((rms, peak)) = app.status.current_level() {
             let filled = level_cells(rms);
             let peak_cell = level_cells(peak).checked_sub(1).map(|e| e / 8);
             let mut bar = String::new();
@@ -139,7 +139,7 @@ impl StatusLine<'_> {
             parts.push((9, spans));
         }
         // Speech.
-        match app.speech {
+        match app.status.current_speech() {
             Some(true) => {
                 parts.push((7, vec![Span::styled("speech", Style::default().fg(t.ok()))]))
             }
@@ -149,12 +149,12 @@ impl StatusLine<'_> {
             )),
             None => {}
         }
-        if app.dropped > 0 {
+        if app.status.dropped_samples() > 0 {
             let sign = if t.unicode { "⚠" } else { "!" };
             parts.push((
                 9,
                 vec![Span::styled(
-                    format!("{sign} {} dropped", app.dropped),
+                    format!("{sign} {} dropped", app.status.dropped_samples()),
                     Style::default().fg(t.warn()).add_modifier(Modifier::BOLD),
                 )],
             ));
