@@ -45,6 +45,11 @@ class Prior:
             "prior_frames": self.frames,
         }
 
+    @classmethod
+    def from_json(cls, j: dict) -> "Prior":
+        """The statistics as `to_json` wrote them (to six decimals)."""
+        return cls(np.array(j["mean"], np.float64), np.square(np.array(j["std"], np.float64)), j["prior_frames"])
+
 
 def prior_from(fs, insts, max_frames: int = 2_000_000, seed: int = 0) -> Prior:
     """Mean and variance of the speech frames of `insts` (every variant they include)."""

@@ -37,6 +37,7 @@ from .data import (
     validation_actors,
     validation_speakers,
 )
+from .adapt import Prior
 from .export import REPO, emotty_eval, export_onnx, metadata
 from .models import DESCRIPTIONS, MODELS
 from .train import Config, clip_outputs, predict_clips, train_model
@@ -485,13 +486,21 @@ def cmd_final(args):
     cache = WORK / f"final{args.tag}.pt"
     model = MODELS["ours"](fs.dim, fs.n_mfcc, **cfg.arch)
     if cache.exists() and torch.load(cache)["config"] == fingerprint:
-        model.load_state_dict(torch.load(cache)["state"])
+        saved = torch.load(cache)
+        model.load_state_dict(saved["state"])
         model.eval()
+        if saved.get("adapt"):
+            model.adapt_prior = Prior.from_json(saved["adapt"])
         print(f"final model: trained weights from {cache}", flush=True)
     else:
         print(f"final model: all {len(fs.instances)} rows, {epochs} epochs", flush=True)
         model, info = train_model(fs, fs.instances, [], cfg)
-        torch.save({"config": fingerprint, "state": model.state_dict(), "info": info}, cache)
+        prior = getattr(model, "adapt_prior", None)
+        torch.save(
+            {"config": fingerprint, "state": model.state_dict(), "info": info, "adapt": prior.to_json() if prior else None},
+            cache,
+        )
+    prior = getattr(model, "adapt_prior", None)
     corpora = sorted({i.corpus for i in fs.instances})
     metrics = {
         "protocol": "speaker-independent: RAVDESS 5 folds of 4 whole actors (2 male, 2 female), "
@@ -554,6 +563,8 @@ def cmd_final(args):
         metrics=metrics,
         affect=cfg.affect_weight > 0,
         temperature=temperature,
+        # The training statistics the engine's per-stream adaptation starts from.
+        adaptation=prior.to_json() if prior else None,
     )
     export_onnx(model, fs.dim, Path(args.out), meta)
     print(f"wrote {args.out} ({Path(args.out).stat().st_size} bytes)")
