@@ -3,9 +3,15 @@
 //! `load` at startup. Runs the shipped model (`models/emotty.onnx`, when present) on
 //! the real features of a fixture sentence, and the seeded TEST model
 //! (LSTM(40→32) → mean → linear → softmax); tract runs on the calling thread only.
+//!
+//! `EMOTTY_CANDIDATE=path/to/model.onnx cargo bench --bench model -- candidate` times a
+//! candidate model against the shipped one per 3 s window of the same sentence, in
+//! alternating rounds, and prints each round and the median ratio (a new model may be
+//! at most 20 % slower than the one it replaces).
 
 use std::hint::black_box;
 use std::path::Path;
+use std::time::Instant;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use emotty::model::Model;
@@ -85,5 +91,45 @@ fn load(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, predict, load);
+/// A candidate model against the shipped one, alternating rounds (see the module docs).
+fn candidate(c: &mut Criterion) {
+    let Some(path) = std::env::var_os("EMOTTY_CANDIDATE") else {
+        return;
+    };
+    let load = |p: &Path| Model::load(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let shipped = load(&shipped_model_path());
+    let candidate = load(Path::new(&path));
+    let window = |m: &Model| sentence_features(m)[..300 * m.feature_dim()].to_vec();
+    let (a, b) = (window(&shipped), window(&candidate));
+    // Seconds per window over `n` runs.
+    let time = |m: &Model, f: &[f32], n: u32| {
+        let t = Instant::now();
+        for _ in 0..n {
+            let _ = black_box(m.predict(black_box(f), 300));
+        }
+        t.elapsed().as_secs_f64() / f64::from(n)
+    };
+    time(&shipped, &a, 50);
+    time(&candidate, &b, 50);
+    let mut ratios = Vec::new();
+    for round in 1..=5 {
+        let ts = time(&shipped, &a, 300);
+        let tc = time(&candidate, &b, 300);
+        println!(
+            "round {round}: shipped {:.3} ms, candidate {:.3} ms per 3 s window ({:.2}x)",
+            ts * 1e3,
+            tc * 1e3,
+            tc / ts
+        );
+        ratios.push(tc / ts);
+    }
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "candidate / shipped, median of 5 alternating rounds: {:.2}",
+        ratios[2]
+    );
+    let _ = c;
+}
+
+criterion_group!(benches, predict, load, candidate);
 criterion_main!(benches);
