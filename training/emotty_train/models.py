@@ -19,9 +19,14 @@ class Normalize(nn.Module):
     changes most between the studio corpora and a real USB microphone.
     """
 
-    def __init__(self, dim: int, per_window_mean: bool, mean_dims: int | None = None, mean_from: int = 0):
+    def __init__(
+        self, dim: int, per_window_mean: bool, mean_dims: int | None = None, mean_from: int = 0, causal: bool = False
+    ):
         super().__init__()
         self.per_window_mean = per_window_mean
+        # Causal: each frame has the mean of the window's frames up to it removed (what a
+        # model that sees each frame once, in order, can know), not the whole window's.
+        self.causal = causal
         # How many leading values get the per-window mean removed (None: all of them).
         # c0 alone is the frame's log energy: removing only its mean makes the model
         # gain-invariant while keeping the window's average spectral shape (vocal effort).
@@ -35,17 +40,24 @@ class Normalize(nn.Module):
         self.mean.copy_(mean)
         self.std.copy_(std.clamp_min(1e-3))
 
+    def window_mean(self, x: torch.Tensor) -> torch.Tensor:
+        """The window's mean over time, or (causal) the running mean up to each frame."""
+        if self.causal:
+            n = torch.arange(1, x.shape[1] + 1, dtype=x.dtype, device=x.device)
+            return x.cumsum(dim=1) / n[None, :, None]
+        return x.mean(dim=1, keepdim=True)
+
     def centre(self, x: torch.Tensor) -> torch.Tensor:
         """The per-window mean removal alone."""
         if self.per_window_mean:
             if self.mean_from:
                 a, b = self.mean_from, self.mean_dims
-                x = torch.cat([x[:, :, :a], x[:, :, a:b] - x[:, :, a:b].mean(dim=1, keepdim=True), x[:, :, b:]], dim=2)
+                x = torch.cat([x[:, :, :a], x[:, :, a:b] - self.window_mean(x[:, :, a:b]), x[:, :, b:]], dim=2)
             elif self.mean_dims is None:
-                x = x - x.mean(dim=1, keepdim=True)
+                x = x - self.window_mean(x)
             else:
                 d = self.mean_dims
-                x = torch.cat([x[:, :, :d] - x[:, :, :d].mean(dim=1, keepdim=True), x[:, :, d:]], dim=2)
+                x = torch.cat([x[:, :, :d] - self.window_mean(x[:, :, :d]), x[:, :, d:]], dim=2)
         return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -76,23 +88,34 @@ class Ours(nn.Module):
         rnn: str = "lstm",
         affect: bool = False,
         n_mfcc: int = 40,
+        causal: bool = False,
     ):
         super().__init__()
+        # Causal: every output depends only on the frames before it (convolutions padded
+        # on the left, a unidirectional LSTM, running means), so the same weights can run
+        # as a streaming model that sees each frame once, its state carried from hop to
+        # hop (the streaming issue). Pooling still covers the whole window.
+        self.causal = causal
         # "spectral": the window's mean is removed from the cepstral shape (c1 onwards)
         # only; log energy (c0), the pitch track and voicing keep their level, which the
         # per-stream adaptation (adapt.py) makes relative to the voice and microphone
         # heard. Loudness and pitch relative to the speaker are arousal's first cues.
         mean_dims = {"all": None, "c0": 1, "none": 0, "spectral": n_mfcc}[cmn]
         self.norm = Normalize(
-            dim, per_window_mean=cmn != "none", mean_dims=mean_dims, mean_from=1 if cmn == "spectral" else 0
+            dim,
+            per_window_mean=cmn != "none",
+            mean_dims=mean_dims,
+            mean_from=1 if cmn == "spectral" else 0,
+            causal=causal,
         )
 
         def block(cin, cout, k, stride):
-            return nn.Sequential(
-                nn.Conv1d(cin, cout, k, stride=stride, padding=k // 2),
-                nn.BatchNorm1d(cout),
-                nn.GELU(),
-            )
+            if causal:
+                # Output j reads inputs j*stride-(k-1) … j*stride: none after its own step.
+                conv = nn.Sequential(nn.ConstantPad1d((k - 1, 0), 0.0), nn.Conv1d(cin, cout, k, stride=stride))
+            else:
+                conv = nn.Conv1d(cin, cout, k, stride=stride, padding=k // 2)
+            return nn.Sequential(conv, nn.BatchNorm1d(cout), nn.GELU())
 
         self.conv = nn.Sequential(
             block(dim, channels, 5, strides[0]),
@@ -105,18 +128,19 @@ class Ours(nn.Module):
         # so the experiment measures what that would buy (`training/RESULTS.md`,
         # `ours-gru`). The attribute stays `lstm` so earlier runs' weights load unchanged.
         cell = {"lstm": nn.LSTM, "gru": nn.GRU}[rnn]
-        self.lstm = cell(channels, hidden, batch_first=True, bidirectional=True)
-        self.attention = nn.Linear(2 * hidden, 1)
+        self.lstm = cell(channels, hidden, batch_first=True, bidirectional=not causal)
+        out = hidden if causal else 2 * hidden
+        self.attention = nn.Linear(out, 1)
         self.head = nn.Sequential(
             nn.Dropout(dropout),
-            nn.Linear(4 * hidden, 64),
+            nn.Linear(2 * out, 64),
             nn.GELU(),
             nn.Dropout(dropout / 2),
             nn.Linear(64, n_classes),
         )
         # Arousal and valence in [-1, 1], read off the same pooled summary as the classes.
         self.affect = (
-            nn.Sequential(nn.Dropout(dropout), nn.Linear(4 * hidden, 32), nn.GELU(), nn.Linear(32, 2), nn.Tanh())
+            nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * out, 32), nn.GELU(), nn.Linear(32, 2), nn.Tanh())
             if affect
             else None
         )

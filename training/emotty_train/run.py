@@ -219,6 +219,7 @@ def make_config(args, model: str | None = None, **overrides) -> Config:
         mixup=args.mixup if ours else 0.0,
         arch={"cmn": args.cmn, "channels": args.channels, "hidden": args.hidden, "strides": args.strides}
         | ({"rnn": args.rnn} if args.rnn != "lstm" else {})
+        | ({"causal": True} if args.causal else {})
         | ({"affect": True} if args.affect_weight > 0 else {})
         if ours
         else {},
@@ -555,7 +556,7 @@ def cmd_final(args):
         name="emotty-crnn",
         version=args.version,
         description=f"Speech emotion recognizer: Conv1d front end ({cfg.arch['channels']} channels, "
-        f"{10 * math.prod(cfg.arch['strides'])} ms steps), bidirectional {cfg.arch.get('rnn', 'lstm').upper()}({cfg.arch['hidden']}), attention and "
+        f"{10 * math.prod(cfg.arch['strides'])} ms steps), {'unidirectional (causal)' if cfg.arch.get('causal') else 'bidirectional'} {cfg.arch.get('rnn', 'lstm').upper()}({cfg.arch['hidden']}), attention and "
         "mean pooling, over 40 MFCCs and a pitch track of 0.5-3 s windows"
         + ("; eight emotion probabilities (temperature-calibrated) and arousal and valence in [-1, 1]" if cfg.affect_weight > 0 else "")
         + ". Trained with noise, reverb, speed, pitch, EQ and gain augmentation, SpecAugment and weight averaging.",
@@ -633,7 +634,7 @@ def run_settings(c: dict) -> str:
     arch = c.get("arch", {})
     shares = c.get("corpus_shares") or {"ravdess": c.get("ravdess_share", 0.6), "other": 1 - c.get("ravdess_share", 0.6)}
     return (
-        f"{arch.get('channels')} ch, {arch.get('rnn', 'lstm').upper()} {arch.get('hidden')}, strides {arch.get('strides', [1, 2, 2])}, "
+        f"{arch.get('channels')} ch, {'causal ' if arch.get('causal') else ''}{arch.get('rnn', 'lstm').upper()} {arch.get('hidden')}, strides {arch.get('strides', [1, 2, 2])}, "
         f"CMN {arch.get('cmn')}, {c['epochs']} epochs, SWA {c['swa']}, draws "
         + " ".join(f"{k} {v:g}" for k, v in shares.items())
         + f", crops {c.get('min_crop', 100)}-300 frames, affect loss {c.get('affect_weight', 0.0):g}"
@@ -786,6 +787,7 @@ def main(argv=None):
         s.add_argument("--held", default="tess:OAF,tess:YAF", help="cross: the TESS speakers to test in turn")
         s.add_argument("--corpora", default=",".join(LOCO_CORPORA), help="loco: the corpora to leave out in turn")
         s.add_argument("--hidden", type=int, default=96)
+        s.add_argument("--causal", action="store_true", help="causal convolutions and a unidirectional LSTM (a model that can stream)")
         s.add_argument("--rnn", default="lstm", choices=["lstm", "gru"], help="recurrent cell of our model (gru: an experiment; the product is LSTM-based)")
         s.add_argument(
             "--strides",
