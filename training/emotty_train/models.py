@@ -20,13 +20,20 @@ class Normalize(nn.Module):
     """
 
     def __init__(
-        self, dim: int, per_window_mean: bool, mean_dims: int | None = None, mean_from: int = 0, causal: bool = False
+        self,
+        dim: int,
+        per_window_mean: bool,
+        mean_dims: int | None = None,
+        mean_from: int = 0,
+        causal: bool = False,
+        window: int = 300,
     ):
         super().__init__()
         self.per_window_mean = per_window_mean
-        # Causal: each frame has the mean of the window's frames up to it removed (what a
+        # Causal: each frame has the mean of the `window` frames up to it removed (what a
         # model that sees each frame once, in order, can know), not the whole window's.
         self.causal = causal
+        self.window = window
         # How many leading values get the per-window mean removed (None: all of them).
         # c0 alone is the frame's log energy: removing only its mean makes the model
         # gain-invariant while keeping the window's average spectral shape (vocal effort).
@@ -43,8 +50,10 @@ class Normalize(nn.Module):
     def window_mean(self, x: torch.Tensor) -> torch.Tensor:
         """The window's mean over time, or (causal) the running mean up to each frame."""
         if self.causal:
-            n = torch.arange(1, x.shape[1] + 1, dtype=x.dtype, device=x.device)
-            return x.cumsum(dim=1) / n[None, :, None]
+            c = x.cumsum(dim=1)
+            before = nn.functional.pad(c, (0, 0, self.window, 0))[:, : x.shape[1]]
+            n = torch.arange(1, x.shape[1] + 1, dtype=x.dtype, device=x.device).clamp(max=self.window)
+            return (c - before) / n[None, :, None]
         return x.mean(dim=1, keepdim=True)
 
     def centre(self, x: torch.Tensor) -> torch.Tensor:
@@ -89,6 +98,7 @@ class Ours(nn.Module):
         affect: bool = False,
         n_mfcc: int = 40,
         causal: bool = False,
+        window: int = 300,
     ):
         super().__init__()
         # Causal: every output depends only on the frames before it (convolutions padded
@@ -107,6 +117,7 @@ class Ours(nn.Module):
             mean_dims=mean_dims,
             mean_from=1 if cmn == "spectral" else 0,
             causal=causal,
+            window=window,
         )
 
         def block(cin, cout, k, stride):
@@ -144,6 +155,10 @@ class Ours(nn.Module):
             if affect
             else None
         )
+        # Training with context (causal models): each item's end and the window length;
+        # only the window's outputs are pooled. None: pool every output.
+        self.pool_span: tuple[torch.Tensor, int] | None = None
+        self.stride = strides[0] * strides[1] * strides[2]
         # Divides the logits before the softmax; fitted after training on validation
         # speakers (`train.fit_temperature`) so the probabilities are calibrated.
         self.register_buffer("temperature", torch.ones(()))
@@ -152,6 +167,13 @@ class Ours(nn.Module):
         x = self.norm(x)
         h = self.conv(x.transpose(1, 2)).transpose(1, 2)
         h, _ = self.lstm(h)
+        if self.pool_span is not None:
+            # Each item's window: the last ceil(window / stride) steps before its end.
+            ends, window = self.pool_span
+            n = -(-window // self.stride)
+            last = (ends - 1) // self.stride
+            idx = last[:, None] - n + 1 + torch.arange(n)[None, :]
+            h = torch.gather(h, 1, idx.clamp_min(0)[:, :, None].expand(-1, -1, h.shape[2]))
         a = torch.softmax(self.attention(h), dim=1)
         attended = (a * h).sum(dim=1)
         mean = h.mean(dim=1)

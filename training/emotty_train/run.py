@@ -230,6 +230,7 @@ def make_config(args, model: str | None = None, **overrides) -> Config:
         val_every=args.val_every,
         adapt=ours and args.adapt,
         adversary=args.adversary if ours else 0.0,
+        context=args.context if ours else 0,
     )
     for k, v in overrides.items():
         setattr(cfg, k, v)
@@ -485,7 +486,7 @@ def cmd_final(args):
     cfg = make_config(args, epochs=epochs, patience=10**6)
     fingerprint = json.dumps({k: v for k, v in vars(cfg).items() if k != "log"}, sort_keys=True)
     cache = WORK / f"final{args.tag}.pt"
-    model = MODELS["ours"](fs.dim, fs.n_mfcc, **cfg.arch)
+    model = MODELS["ours"](fs.dim, fs.n_mfcc, **cfg.arch, **({"window": fs.window_frames} if cfg.arch.get("causal") else {}))
     if cache.exists() and torch.load(cache)["config"] == fingerprint:
         saved = torch.load(cache)
         model.load_state_dict(saved["state"])
@@ -640,6 +641,7 @@ def run_settings(c: dict) -> str:
         + f", crops {c.get('min_crop', 100)}-300 frames, affect loss {c.get('affect_weight', 0.0):g}"
         + (", per-stream adaptation" if c.get("adapt") else "")
         + (f", corpus adversary {c['adversary']:g}" if c.get("adversary") else "")
+        + (f", context {c['context']} frames" if c.get("context") else "")
     )
 
 
@@ -787,6 +789,7 @@ def main(argv=None):
         s.add_argument("--held", default="tess:OAF,tess:YAF", help="cross: the TESS speakers to test in turn")
         s.add_argument("--corpora", default=",".join(LOCO_CORPORA), help="loco: the corpora to leave out in turn")
         s.add_argument("--hidden", type=int, default=96)
+        s.add_argument("--context", type=int, default=0, help="causal models: up to N frames of the clip before each training window")
         s.add_argument("--causal", action="store_true", help="causal convolutions and a unidirectional LSTM (a model that can stream)")
         s.add_argument("--rnn", default="lstm", choices=["lstm", "gru"], help="recurrent cell of our model (gru: an experiment; the product is LSTM-based)")
         s.add_argument(

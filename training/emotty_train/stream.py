@@ -29,17 +29,7 @@ from .train import pool_clips, window_outputs
 @torch.no_grad()
 def step_outputs(model, x: torch.Tensor) -> torch.Tensor:
     """LSTM outputs [steps, H] of one stream of raw frames [T, D], from a fresh state."""
-    norm = model.norm
-    window = model.window_frames
-    if norm.per_window_mean:
-        if norm.mean_from or norm.mean_dims is not None:
-            raise SystemExit("stream.py handles CMN all or none only")
-        c = torch.cat([torch.zeros(1, x.shape[1]), x.cumsum(dim=0)])
-        t = torch.arange(1, x.shape[0] + 1)
-        lo = (t - window).clamp_min(0)
-        mean = (c[t] - c[lo]) / (t - lo)[:, None].float()
-        x = x - mean
-    x = (x - norm.mean) / norm.std
+    x = model.norm(x[None])[0]
     h = model.conv(x.T[None]).transpose(1, 2)
     h, _ = model.lstm(h)
     return h[0]
@@ -48,8 +38,7 @@ def step_outputs(model, x: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def stream_outputs(model, fs: FeatureSet, insts):
     """`train.window_outputs`, each clip run as one stream (see the module docs)."""
-    stride = math.prod(model.strides)
-    model.window_frames = fs.window_frames
+    stride = model.stride
     logits, affects, clips, weights = [], [], [], []
     for ci, inst in enumerate(insts):
         wins = [(s, e, r) for s, e, r in fs.windows(inst.row) if r >= fs.min_speech_ratio and r > 0]
@@ -98,10 +87,9 @@ def main(argv=None):
     arch = saved["info"]["config"]["arch"]
     if not arch.get("causal"):
         raise SystemExit(f"{args.weights}: not a causal model")
-    model = MODELS["ours"](fs.dim, fs.n_mfcc, **arch)
+    model = MODELS["ours"](fs.dim, fs.n_mfcc, **arch, window=fs.window_frames)
     model.load_state_dict(saved["state"])
     model.eval()
-    model.strides = tuple(arch["strides"])
     test = split_fold(fs, int(args.key))[2] if args.kind == "cv" else split_loco(fs, args.key)[2]
     result = {
         "windows": scores(model, fs, test, window_outputs),

@@ -38,6 +38,10 @@ class Config:
     # empty, `ravdess_share` for RAVDESS and the rest for all others together.
     corpus_shares: dict = field(default_factory=dict)
     min_crop: int = 100  # shortest training crop, in frames (data.MIN_CROP in new runs)
+    # Causal models: up to this many frames of the same clip before each training window,
+    # run through the state first and not pooled, as a streaming engine's state has run
+    # through the stream before each verdict (0: every window from a fresh state).
+    context: int = 0
     affect_weight: float = 0.0  # weight of the arousal/valence loss (0: no affect head)
     # Per-stream feature adaptation (adapt.py): trained with a random amount heard, and
     # validated with each clip as its own stream, as `emotty classify` does by default.
@@ -102,6 +106,8 @@ class Sampler:
         # Each training corpus's index, for the corpus adversary.
         self.corpus_ids = {c: k for k, c in enumerate(sorted({i.corpus for i in train}))}
         self.last_corpora = torch.zeros(0, dtype=torch.long)
+        # With context: each item's end in the batch's time axis, and the window length.
+        self.last_span: tuple[torch.Tensor, int] | None = None
         # With adaptation: the training statistics and each stream's sums.
         self.prior: adaptation.Prior | None = None
         self.sums: adaptation.StreamSums | None = None
@@ -140,11 +146,14 @@ class Sampler:
         lengths = [self.fs.length(i.row) for i in insts]
         length = int(self.rng.integers(self.cfg.min_crop, self.fs.window_frames + 1))
         length = max(10, min(length, min(lengths)))
-        xs = np.empty((len(insts), length, self.fs.dim), np.float32)
-        for b, inst in enumerate(insts):
-            frames = self.fs.frames(inst.row)
-            speech = self.fs.speech_flags(inst.row)
-            xs[b] = frames[self.crop(speech, length) :][:length]
+        if self.cfg.context:
+            xs = self.with_context(insts, lengths, length)
+        else:
+            xs = np.empty((len(insts), length, self.fs.dim), np.float32)
+            for b, inst in enumerate(insts):
+                frames = self.fs.frames(inst.row)
+                speech = self.fs.speech_flags(inst.row)
+                xs[b] = frames[self.crop(speech, length) :][:length]
         if self.prior is not None:
             scale, shift = adaptation.training_affines(self.prior, self.sums, insts, self.rng)
             xs = xs * scale[:, None, :] + shift[:, None, :]
@@ -153,6 +162,20 @@ class Sampler:
         affect = torch.tensor([i.affect for i in insts], dtype=torch.float32)
         self.last_corpora = torch.tensor([self.corpus_ids[i.corpus] for i in insts])
         return torch.from_numpy(xs), y, mask, affect
+
+    def with_context(self, insts, lengths, length: int) -> np.ndarray:
+        """Windows of `length` frames, each after a random stretch of its clip (up to
+        `context` frames, as much as the clip has before it), left-aligned and padded at
+        the end: a causal model's outputs never see what follows them."""
+        ctx = [int(self.rng.integers(0, min(self.cfg.context, n - length) + 1)) for n in lengths]
+        xs = np.zeros((len(insts), max(ctx) + length, self.fs.dim), np.float32)
+        for b, inst in enumerate(insts):
+            frames = self.fs.frames(inst.row)
+            speech = self.fs.speech_flags(inst.row)
+            start = ctx[b] + self.crop(speech[ctx[b] :], length)
+            xs[b, : ctx[b] + length] = frames[start - ctx[b] : start + length]
+        self.last_span = (torch.tensor([c + length for c in ctx]), length)
+        return xs
 
     def crop(self, speech: np.ndarray, length: int) -> int:
         n = len(speech)
@@ -369,7 +392,11 @@ def train_model(fs: FeatureSet, train: list[Instance], val: list[Instance], cfg:
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     rng = np.random.default_rng(cfg.seed)
-    model = MODELS[cfg.model](fs.dim, fs.n_mfcc, **cfg.arch)
+    if cfg.context and not cfg.arch.get("causal"):
+        raise ValueError("context is for causal models (--causal)")
+    # A causal model's running window mean spans the archive's window.
+    window = {"window": fs.window_frames} if cfg.arch.get("causal") else {}
+    model = MODELS[cfg.model](fs.dim, fs.n_mfcc, **cfg.arch, **window)
     sampler = Sampler(fs, train, cfg, rng)
     if sampler.prior is not None:
         model.adapt_prior, model.adapt_mode = sampler.prior, "file"
@@ -401,6 +428,7 @@ def train_model(fs: FeatureSet, train: list[Instance], val: list[Instance], cfg:
         losses = []
         for _ in range(cfg.steps_per_epoch):
             x, y, mask, affect = sampler.batch_full()
+            model.pool_span = sampler.last_span
             if cfg.spec_augment:
                 x = spec_augment(x, rng, dct)
             if adversary is not None:
@@ -417,6 +445,7 @@ def train_model(fs: FeatureSet, train: list[Instance], val: list[Instance], cfg:
                 ) * F.cross_entropy(logits, y[perm], label_smoothing=cfg.label_smoothing)
             else:
                 loss = F.cross_entropy(model.logits(x), y, label_smoothing=cfg.label_smoothing)
+            model.pool_span = None
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
