@@ -100,3 +100,82 @@ def main(argv=None):
 
 if __name__ == "__main__":
     main()
+
+
+class StreamingStep(torch.nn.Module):
+    """One hop of a causal model, every piece of its state an input and an output, for an
+    engine that feeds each frame once: the frames of the hop (a multiple of the model's
+    stride), the last window of raw frames and how many of them are real (the running
+    window mean), each convolution's left context, the LSTM's h and c, and the last
+    window's LSTM outputs with their count (the pooling). A fresh stream starts from
+    zeros. Gives the calibrated probabilities (and arousal and valence) of the window
+    ending with the hop, and the new state."""
+
+    def __init__(self, model, window_frames: int):
+        super().__init__()
+        if model.norm.mean_from or model.norm.mean_dims is not None:
+            raise ValueError("streaming export handles CMN all or none only")
+        self.m = model
+        self.window = window_frames
+        self.steps = -(-window_frames // model.stride)
+
+    def state_shapes(self, dim: int) -> dict[str, tuple[int, ...]]:
+        convs = [b[0][1] for b in self.m.conv]
+        hidden = self.m.lstm.hidden_size
+        return {
+            "recent": (1, self.window, dim),
+            "seen": (1,),
+            "ctx1": (1, convs[0].kernel_size[0] - 1, convs[0].in_channels),
+            "ctx2": (1, convs[1].kernel_size[0] - 1, convs[1].in_channels),
+            "ctx3": (1, convs[2].kernel_size[0] - 1, convs[2].in_channels),
+            "h": (1, 1, hidden),
+            "c": (1, 1, hidden),
+            "outs": (1, self.steps, hidden),
+            "count": (1,),
+        }
+
+    def forward(self, x, recent, seen, ctx1, ctx2, ctx3, h, c, outs, count):
+        m, w, t = self.m, self.window, x.shape[1]
+        if m.norm.per_window_mean:
+            ext = torch.cat([recent, x], dim=1)
+            cs = ext.cumsum(dim=1)
+            n = (seen + torch.arange(1, t + 1, dtype=x.dtype)).clamp(max=float(w))
+            x_c = x - (cs[:, w:] - cs[:, :t]) / n[None, :, None]
+            recent, seen = ext[:, t:], (seen + t).clamp(max=float(w))
+        else:
+            x_c = x
+        y = (x_c - m.norm.mean) / m.norm.std
+        new_ctx = []
+        for block, ctx in zip(m.conv, (ctx1, ctx2, ctx3)):
+            inp = torch.cat([ctx, y], dim=1)
+            new_ctx.append(inp[:, inp.shape[1] - ctx.shape[1] :])
+            y = block[2](block[1](block[0][1](inp.transpose(1, 2)))).transpose(1, 2)
+        y, (h, c) = m.lstm(y, (h, c))
+        outs = torch.cat([outs, y], dim=1)[:, y.shape[1] :]
+        count = (count + y.shape[1]).clamp(max=float(self.steps))
+        valid = torch.arange(self.steps, dtype=x.dtype) >= (self.steps - count)
+        scores = m.attention(outs)[..., 0].masked_fill(~valid[None, :], -1e9)
+        a = torch.softmax(scores, dim=1)[..., None]
+        pooled = torch.cat([(a * outs).sum(dim=1), (outs * valid[None, :, None]).sum(dim=1) / count], dim=-1)
+        probs = torch.softmax(m.head(pooled) / m.temperature, dim=-1)
+        affect = m.affect(pooled) if m.affect is not None else torch.zeros(1, 2)
+        return (probs, affect, recent, seen, *new_ctx, h, c, outs, count)
+
+
+def export_streaming(model, dim: int, window_frames: int, path: str) -> dict:
+    """Writes the streaming form of a causal model to `path`; returns its state's shapes."""
+    step = StreamingStep(model, window_frames).eval()
+    shapes = step.state_shapes(dim)
+    state = [torch.zeros(s) for s in shapes.values()]
+    names = list(shapes)
+    torch.onnx.export(
+        step,
+        (torch.zeros(1, 24, dim), *state),
+        path,
+        input_names=["features", *names],
+        output_names=["probs", "affect", *[f"{n}_out" for n in names]],
+        dynamic_axes={"features": {1: "frames"}},
+        opset_version=17,
+        dynamo=False,
+    )
+    return shapes
