@@ -1,6 +1,6 @@
 use super::*;
-use crate::engine::{Outcome, SourceKind};
 use crate::engine::{Level, SpectrogramColumn, StartInfo};
+use crate::engine::{Outcome, SourceKind};
 use crate::testing::events;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
