@@ -487,7 +487,7 @@ impl Recorder {
 
     /// A clip beginning with the buffered pre-roll; a file that cannot be opened or
     /// written is kept in its `error`.
-    fn begin(&mut self, label: &'static str, note: Option<String>, seconds: Option<f64>) -> Active {
+    fn begin(&self, label: &'static str, note: Option<String>, seconds: Option<f64>) -> Active {
         let channels = usize::from(self.channels.max(1));
         let pre_frames = (self.pre.len() / channels) as u64;
         let after_s = seconds.unwrap_or(self.cfg.max_s).clamp(0.0, self.cfg.max_s);
