@@ -360,32 +360,26 @@ impl Recorder {
         if chunk.channels == 0 || chunk.sample_rate == 0 {
             return;
         }
+        let channels = usize::from(chunk.channels);
+        let samples = &chunk.samples[..chunk.samples.len() / channels * channels];
         if self.armed.is_some() {
-            let channels = usize::from(chunk.channels);
-            let needed = (self.cfg.pre_roll_s * f64::from(chunk.sample_rate)).round() as u64;
-            let frames = (chunk.samples.len() / channels) as u64;
+            let needed = self.pre_roll_frames(chunk.sample_rate);
+            let frames = (samples.len() / channels) as u64;
             if chunk.first_frame + frames >= needed {
                 let head = needed.saturating_sub(chunk.first_frame) as usize * channels;
-                self.feed_frames(&AudioChunk {
-                    samples: chunk.samples[..head].to_vec(),
-                    ..chunk.clone()
-                });
+                self.feed_frames(chunk, chunk.first_frame, &samples[..head]);
                 self.start_armed_now();
-                self.feed_frames(&AudioChunk {
-                    first_frame: chunk.first_frame + (head / channels) as u64,
-                    sample_rate: chunk.sample_rate,
-                    channels: chunk.channels,
-                    samples: chunk.samples[head..].to_vec(),
-                });
+                let first = chunk.first_frame + (head / channels) as u64;
+                self.feed_frames(chunk, first, &samples[head..]);
                 return;
             }
         }
-        self.feed_frames(chunk);
+        self.feed_frames(chunk, chunk.first_frame, samples);
     }
 
-    fn feed_frames(&mut self, chunk: &AudioChunk) {
+    /// Whole frames of `chunk`'s format, the first of them source frame `first_frame`.
+    fn feed_frames(&mut self, chunk: &AudioChunk, first_frame: u64, samples: &[f32]) {
         let channels = usize::from(chunk.channels);
-        let samples = &chunk.samples[..chunk.samples.len() / channels * channels];
         if chunk.sample_rate != self.rate || chunk.channels != self.channels {
             self.rate = chunk.sample_rate;
             self.channels = chunk.channels;
@@ -400,7 +394,7 @@ impl Recorder {
                 }
             }
         }
-        self.next_frame = chunk.first_frame + (samples.len() / channels) as u64;
+        self.next_frame = first_frame + (samples.len() / channels) as u64;
         if let Some(a) = &mut self.active
             && !a.format_changed
         {
@@ -408,7 +402,7 @@ impl Recorder {
             let label_dir = self.cfg.dir.join(a.label);
             a.take(&label_dir, &samples[..samples.len().min(room)]);
         }
-        let keep = (self.cfg.pre_roll_s * f64::from(self.rate)).round() as usize * channels;
+        let keep = self.pre_roll_frames(self.rate) as usize * channels;
         if samples.len() >= keep {
             self.pre.clear();
             self.pre.extend(&samples[samples.len() - keep..]);
@@ -418,6 +412,19 @@ impl Recorder {
                 self.pre.pop_front();
             }
         }
+    }
+
+    /// Frames of pre-roll at `rate`.
+    fn pre_roll_frames(&self, rate: u32) -> u64 {
+        (self.cfg.pre_roll_s * f64::from(rate)).round() as u64
+    }
+
+    /// A clip can start: none is recording or armed.
+    fn check_idle(&self) -> Result<(), RecordingError> {
+        if self.active.is_some() || self.armed.is_some() {
+            return Err(RecordingError::AlreadyRecording);
+        }
+        Ok(())
     }
 
     /// Seconds of pre-roll currently buffered.
@@ -436,9 +443,7 @@ impl Recorder {
         note: Option<String>,
         seconds: Option<f64>,
     ) -> Result<(), RecordingError> {
-        if self.active.is_some() || self.armed.is_some() {
-            return Err(RecordingError::AlreadyRecording);
-        }
+        self.check_idle()?;
         let mut active = self.begin(parse_label(label)?, note, seconds);
         if let Some(e) = active.error.take() {
             return Err(e);
@@ -457,11 +462,8 @@ impl Recorder {
         note: Option<String>,
         seconds: Option<f64>,
     ) -> Result<(), RecordingError> {
-        if self.active.is_some() || self.armed.is_some() {
-            return Err(RecordingError::AlreadyRecording);
-        }
-        let needed = (self.cfg.pre_roll_s * f64::from(self.rate)).round() as u64;
-        if self.rate > 0 && self.next_frame >= needed {
+        self.check_idle()?;
+        if self.rate > 0 && self.next_frame >= self.pre_roll_frames(self.rate) {
             return self.start(label, note, seconds);
         }
         self.armed = Some(Armed {
