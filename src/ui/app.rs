@@ -355,9 +355,9 @@ impl App {
             }
             Event::Level(l) => {
                 self.advance(l.time_s);
-                if self.status.level(l, self.time_s(), !self.paused) {
-                    self.moved = true;
-                }
+                let shown = !self.paused;
+                self.status.level(l, self.time_s(), shown);
+                self.moved |= shown;
             }
             Event::Spectrogram(c) => {
                 self.advance(c.time_s);
@@ -374,7 +374,6 @@ impl App {
                     return;
                 }
                 let end_s = self.clock.session_s(w.end_s);
-                self.status.speech(w.top().is_some());
                 self.timeline.push(Point {
                     end_s,
                     top: w.top().and_then(|t| u8::try_from(t).ok()),

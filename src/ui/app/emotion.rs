@@ -74,6 +74,15 @@ impl EmotionState {
         &self.latest
     }
 
+    /// The latest window's speech verdict (`None` before the first).
+    pub fn speech(&self) -> Option<bool> {
+        match self.latest {
+            Latest::Waiting => None,
+            Latest::NoSpeech { .. } => Some(false),
+            Latest::Emotion { .. } => Some(true),
+        }
+    }
+
     /// Index of the latest window shown.
     pub fn latest_window(&self) -> Option<u64> {
         self.latest_window

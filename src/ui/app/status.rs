@@ -1,5 +1,6 @@
-//! The status line's state: the input level and its clipping mark, the speech verdict,
-//! and the audio dropped when the analysis fell behind.
+//! The status line's state: the input level and its clipping mark, and the audio
+//! dropped when the analysis fell behind. (Its speech mark is the emotion panel's
+//! latest verdict.)
 
 use crate::engine::Level;
 
@@ -12,17 +13,14 @@ pub struct StatusState {
     level: Option<(f32, f32)>,
     /// Session time of the latest clipped block.
     clipped_at: Option<f64>,
-    /// The latest window's speech verdict (`None` before the first).
-    speech: Option<bool>,
     /// Samples dropped by the running engine.
     dropped: u64,
 }
 
 impl StatusState {
-    /// A new engine: no level, no verdict, nothing dropped yet.
+    /// A new engine: no level, nothing dropped yet.
     pub fn started(&mut self) {
         self.level = None;
-        self.speech = None;
         self.dropped = 0;
     }
 
@@ -32,19 +30,14 @@ impl StatusState {
     }
 
     /// A level block at `now_s` of session time; the meter moves only when `shown`
-    /// (not paused). Returns whether it moved.
-    pub fn level(&mut self, l: &Level, now_s: f64, shown: bool) -> bool {
+    /// (not paused), the clipping mark always.
+    pub fn level(&mut self, l: &Level, now_s: f64, shown: bool) {
         if l.clipped {
             self.clipped_at = Some(now_s);
         }
         if shown {
             self.level = Some((l.rms_dbfs, l.peak_dbfs));
         }
-        shown
-    }
-
-    pub fn speech(&mut self, speech: bool) {
-        self.speech = Some(speech);
     }
 
     /// The engine's count of dropped samples; returns the frames newly dropped, if any.
@@ -59,10 +52,6 @@ impl StatusState {
 
     pub fn current_level(&self) -> Option<(f32, f32)> {
         self.level
-    }
-
-    pub fn current_speech(&self) -> Option<bool> {
-        self.speech
     }
 
     pub fn dropped_samples(&self) -> u64 {

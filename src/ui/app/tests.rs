@@ -67,10 +67,10 @@ fn a_no_speech_window_replaces_the_bars_instead_of_leaving_them_stale() {
         *a.emotion.latest(),
         Latest::Emotion { top: 4, .. }
     ));
-    assert_eq!(a.status.current_speech(), Some(true));
+    assert_eq!(a.emotion.speech(), Some(true));
     a.on_event(&window(1, 1.5, None));
     assert_eq!(*a.emotion.latest(), Latest::NoSpeech { speech_ratio: 0.05 });
-    assert_eq!(a.status.current_speech(), Some(false));
+    assert_eq!(a.emotion.speech(), Some(false));
     assert_eq!(
         a.timeline
             .points()

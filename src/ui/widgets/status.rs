@@ -139,7 +139,7 @@ impl StatusLine<'_> {
             parts.push((9, spans));
         }
         // Speech.
-        match app.status.current_speech() {
+        match app.emotion.speech() {
             Some(true) => {
                 parts.push((7, vec![Span::styled("speech", Style::default().fg(t.ok()))]))
             }
