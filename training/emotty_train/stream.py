@@ -21,9 +21,9 @@ import math
 import numpy as np
 import torch
 
-from .data import FeatureSet, uar
+from .data import FeatureSet, index_tess_words, uar
 from .models import MODELS
-from .train import pool_clips, window_outputs
+from .train import predict_clips, window_outputs
 
 
 @torch.no_grad()
@@ -65,10 +65,7 @@ def scores(model, fs: FeatureSet, test, outputs) -> dict:
     out = {}
     for corpus in sorted({i.corpus for i in test}):
         clean = [i for i in test if i.variant == 0 and i.corpus == corpus]
-        lg, _, clips, w = outputs(model, fs, clean)
-        probs = torch.softmax(torch.from_numpy(lg) / float(model.temperature), dim=-1).numpy()
-        p = pool_clips(probs, clips, w, len(clean))
-        preds = np.array([-1 if np.isnan(q).any() else int(np.argmax(q)) for q in p])
+        preds = predict_clips(model, fs, clean, outputs)
         out[corpus] = uar(np.array([i.label for i in clean]), preds)
     return out
 
@@ -90,7 +87,12 @@ def main(argv=None):
     model = MODELS["ours"](fs.dim, fs.n_mfcc, **arch, window=fs.window_frames)
     model.load_state_dict(saved["state"])
     model.eval()
-    test = split_fold(fs, int(args.key))[2] if args.kind == "cv" else split_loco(fs, args.key)[2]
+    if args.kind == "cv":
+        # TESS's within-speaker folds are by word, as `run cv` splits them.
+        index_tess_words(fs)
+        test = split_fold(fs, int(args.key))[2]
+    else:
+        test = split_loco(fs, args.key)[2]
     result = {
         "windows": scores(model, fs, test, window_outputs),
         "stream": scores(model, fs, test, stream_outputs),

@@ -277,9 +277,10 @@ def training_loss(model, x, y, mask, affect, cfg: Config):
 
 
 @torch.no_grad()
-def predict_clips(model, fs: FeatureSet, insts: list[Instance]) -> np.ndarray:
-    """Clip-level predictions through the engine's windows and speech gating; -1 = no speech."""
-    probs, _ = clip_outputs(model, fs, insts)
+def predict_clips(model, fs: FeatureSet, insts: list[Instance], outputs=None) -> np.ndarray:
+    """Clip-level predictions through the engine's windows and speech gating; -1 = no speech.
+    `outputs` computes the windows' logits (`window_outputs` unless given)."""
+    probs, _ = clip_outputs(model, fs, insts, outputs=outputs)
     return np.array([-1 if np.isnan(p).any() else int(np.argmax(p)) for p in probs])
 
 
@@ -337,11 +338,11 @@ def pool_clips(values: np.ndarray, clips: np.ndarray, weights: np.ndarray, n_cli
 
 
 @torch.no_grad()
-def clip_outputs(model, fs: FeatureSet, insts: list[Instance], temperature: float | None = None):
+def clip_outputs(model, fs: FeatureSet, insts: list[Instance], temperature: float | None = None, outputs=None):
     """Per clip, the engine's verdict: the speech-weighted mean of its windows'
     probabilities, and of their [arousal, valence] (None without an affect head); a clip
     with no speech window gets NaN rows. `temperature` overrides the model's own."""
-    lg, af, clips, w = window_outputs(model, fs, insts)
+    lg, af, clips, w = (outputs or window_outputs)(model, fs, insts)
     t = float(getattr(model, "temperature", 1.0)) if temperature is None else temperature
     probs = torch.softmax(torch.from_numpy(lg) / t, dim=-1).numpy()
     p = pool_clips(probs, clips, w, len(insts))
