@@ -24,6 +24,7 @@ mod error;
 mod graph;
 mod lookup;
 mod meta;
+mod stream;
 
 pub use error::ModelError;
 use error::one_line;
@@ -33,8 +34,10 @@ use meta::read_meta;
 #[cfg(test)]
 use meta::validate_meta;
 pub use meta::{
-    AFFECT_NAMES, AdaptationPrior, Affect, METADATA_FORMAT, METADATA_KEY, ModelMeta, OutputKind,
+    AFFECT_NAMES, AdaptationPrior, Affect, METADATA_FORMAT, METADATA_KEY, ModelMeta,
+    OLDEST_METADATA_FORMAT, OutputKind, StateSpec, StreamingMeta,
 };
+pub use stream::StreamState;
 
 /// Frames in the trial run at load; short, because only the output's shape and
 /// finiteness are checked, but more than one so a time axis cannot hide.
@@ -56,6 +59,10 @@ pub struct Prediction {
     /// Arousal and valence, from models that rate them.
     pub affect: Option<Affect>,
 }
+
+/// One run's output row, its affect row where the model has one, and the outputs after
+/// them (a streaming model's new state).
+type RawOutputs = (Vec<f32>, Option<Vec<f32>>, TVec<TValue>);
 
 /// A loaded model's identity: where it came from and exactly which bytes.
 ///
@@ -103,6 +110,9 @@ pub struct Model {
     info: ModelInfo,
     feature_dim: usize,
     plan: Arc<TypedSimplePlan>,
+    /// A streaming model's fresh state (zeros), cloned for each new stream; empty for
+    /// a window model.
+    fresh_state: Vec<Tensor>,
 }
 
 impl std::fmt::Debug for Model {
@@ -143,12 +153,14 @@ impl Model {
 
         let meta = read_meta(path, &proto)?;
         let feature_dim = meta.frontend.model_dim();
+        let state = meta.streaming.as_ref().map_or(&[][..], |s| &s.state[..]);
         check_declared_io(
             path,
             graph,
             feature_dim,
             meta.labels.len(),
             !meta.affect.is_empty(),
+            state,
         )?;
 
         let model_dir = path.parent().and_then(Path::to_str);
@@ -164,7 +176,15 @@ impl Model {
                 reason: format!("unresolved inputs {:?}", parsed.unresolved_inputs),
             });
         }
-        let plan = optimise(path, parsed.model, feature_dim)?;
+        let plan = optimise(path, parsed.model, feature_dim, state)?;
+        let fresh_state = state
+            .iter()
+            .map(|spec| Tensor::zero::<f32>(&spec.shape))
+            .collect::<TractResult<Vec<_>>>()
+            .map_err(|e| ModelError::Inference {
+                path: path.to_owned(),
+                reason: one_line(&e),
+            })?;
 
         let model = Model {
             info: ModelInfo {
@@ -175,6 +195,7 @@ impl Model {
             },
             feature_dim,
             plan,
+            fresh_state,
         };
         model.trial_run()?;
         Ok(model)
@@ -206,7 +227,27 @@ impl Model {
     /// label order, and arousal and valence where the model rates them.
     ///
     /// Errors (not panics) if frames == 0 or the slice length != frames * feature_dim.
+    ///
+    /// A streaming model is run through [`step`](Model::step) instead; asking it for a
+    /// window is an error.
     pub fn predict(&self, features: &[f32], frames: usize) -> Result<Prediction, ModelError> {
+        if self.is_streaming() {
+            return Err(ModelError::WrongKind {
+                path: self.info.path.clone(),
+                reason: "a streaming model is fed frame by frame, not a window at a time",
+            });
+        }
+        let input = self.features_tensor(features, frames)?;
+        let (raw, affect, _) = self.run(tvec!(input.into_tvalue()), frames)?;
+        Ok(Prediction {
+            probs: self.to_probabilities(&raw, frames)?,
+            affect: affect.map(|a| self.to_affect(&a, frames)).transpose()?,
+        })
+    }
+
+    /// `frames` rows of features as the graph's `[1, frames, feature_dim]` input, after
+    /// checking the slice's length and that every value is finite.
+    fn features_tensor(&self, features: &[f32], frames: usize) -> Result<Tensor, ModelError> {
         if frames == 0 {
             return Err(ModelError::EmptyWindow);
         }
@@ -226,33 +267,37 @@ impl Model {
                 feature: index % self.feature_dim,
             });
         }
-        let input = Tensor::from_shape(&[1, frames, self.feature_dim], features)
-            .map_err(|e| self.inference_error(&e))?;
-        let (raw, affect) = self.run(input)?;
-        Ok(Prediction {
-            probs: self.to_probabilities(&raw, frames)?,
-            affect: affect.map(|a| self.to_affect(&a, frames)).transpose()?,
-        })
+        Tensor::from_shape(&[1, frames, self.feature_dim], features)
+            .map_err(|e| self.inference_error(&e))
     }
 
-    /// Runs the plan on one `[1, frames, feature_dim]` tensor and returns the output
-    /// row, and the affect row where the model has one, checking their shapes.
-    fn run(&self, input: Tensor) -> Result<(Vec<f32>, Option<Vec<f32>>), ModelError> {
-        let frames = input.shape()[1];
+    /// Runs the plan on its inputs (the `[1, frames, feature_dim]` features, then a
+    /// streaming model's state) and returns the output row, the affect row where the
+    /// model has one, and the outputs after them (a streaming model's new state),
+    /// checking the first two's shapes.
+    fn run(&self, inputs: TVec<TValue>, frames: usize) -> Result<RawOutputs, ModelError> {
         // A fresh run state per call, from the shared plan. Reusing states is not
-        // safe: tract's recurrent ops keep their hidden state in the run state (for
-        // streaming), so a reused state would leak one window into the next.
-        let outputs = self
+        // safe: tract's recurrent ops keep their hidden state in the run state, so a
+        // reused state would leak one window into the next (a streaming model's
+        // state travels through its inputs and outputs instead).
+        let mut outputs = self
             .plan
-            .run(tvec!(input.into_tvalue()))
+            .run(inputs)
             .map_err(|e| self.inference_error(&e))?;
-
-        let (output, affect) = match (outputs.as_slice(), self.has_affect()) {
-            ([output], false) => (output, None),
-            ([output, affect], true) => (output, Some(affect)),
-            (_, has_affect) => {
-                return Err(self.bad_graph(output_count_message(outputs.len(), has_affect)));
-            }
+        let ours = 1 + usize::from(self.has_affect());
+        let state = self.fresh_state.len();
+        if outputs.len() != ours + state {
+            return Err(self.bad_graph(output_count_message(
+                outputs.len(),
+                self.has_affect(),
+                state,
+            )));
+        }
+        let rest: TVec<TValue> = outputs.drain(ours..).collect();
+        let (output, affect) = match outputs.as_slice() {
+            [output] => (output, None),
+            [output, affect] => (output, Some(affect)),
+            _ => unreachable!("the output count was checked above"),
         };
         let affect = match affect {
             None => None,
@@ -293,14 +338,20 @@ impl Model {
         let view = output.to_plain_array_view::<f32>().map_err(|e| {
             self.bad_graph(format!("model output is not float32 ({})", one_line(&e)))
         })?;
-        Ok((view.iter().copied().collect(), affect))
+        Ok((view.iter().copied().collect(), affect, rest))
     }
 
-    /// Checks the graph end to end on silence-like input before anyone relies on it.
+    /// Checks the graph end to end on silence-like input before anyone relies on it: a
+    /// window model on a short window, a streaming model one step from a fresh state.
     fn trial_run(&self) -> Result<(), ModelError> {
+        if let Some(step) = self.step_frames() {
+            let mut state = self.new_stream();
+            self.step(&mut state, &vec![0.0; step * self.feature_dim], step)?;
+            return Ok(());
+        }
         let input = Tensor::zero::<f32>(&[1, TRIAL_FRAMES, self.feature_dim])
             .map_err(|e| self.inference_error(&e))?;
-        let (raw, affect) = self.run(input)?;
+        let (raw, affect, _) = self.run(tvec!(input.into_tvalue()), TRIAL_FRAMES)?;
         if let Some(a) = affect {
             self.to_affect(&a, TRIAL_FRAMES)?;
         }
@@ -423,12 +474,14 @@ fn hex_sha256(bytes: &[u8]) -> String {
     hex
 }
 
-/// Fixes the input to `[1, T, feature_dim]` float32 with `T` symbolic, and optimises
-/// once: the resulting plan serves every window length.
+/// Fixes the input to `[1, T, feature_dim]` float32 with `T` symbolic (and a streaming
+/// model's state inputs to their declared shapes), and optimises once: the resulting
+/// plan serves every window length, or every number of steps.
 fn optimise(
     path: &Path,
     mut model: InferenceModel,
     feature_dim: usize,
+    state: &[StateSpec],
 ) -> Result<Arc<TypedSimplePlan>, ModelError> {
     let fail = |stage: &str, e: &dyn std::fmt::Display| ModelError::Inference {
         path: path.to_owned(),
@@ -442,6 +495,14 @@ fn optimise(
     model
         .set_input_fact(0, InferenceFact::dt_shape(f32::datum_type(), shape))
         .map_err(|e| fail("setting the input", &e))?;
+    for (i, spec) in state.iter().enumerate() {
+        model
+            .set_input_fact(
+                1 + i,
+                InferenceFact::dt_shape(f32::datum_type(), &spec.shape),
+            )
+            .map_err(|e| fail(&format!("setting the state input {}", spec.name), &e))?;
+    }
     let typed = model.into_optimized().map_err(|e| fail("optimising", &e))?;
     typed.into_runnable().map_err(|e| fail("planning", &e))
 }

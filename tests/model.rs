@@ -501,3 +501,186 @@ fn an_endless_file_is_refused_not_read_forever() {
         "/dev/zero: larger than 256 MiB, far beyond any emotion model"
     );
 }
+
+/// onnxruntime's outputs of the streaming fixture after each of several calls, the
+/// state carried between them (tests/reference/model_reference.py --stream).
+#[derive(serde::Deserialize)]
+struct StreamReference {
+    model: String,
+    input_scale: f32,
+    input: Vec<i64>,
+    calls: Vec<StreamCall>,
+}
+
+#[derive(serde::Deserialize)]
+struct StreamCall {
+    frames: usize,
+    probabilities: Vec<f32>,
+    affect: Vec<f32>,
+}
+
+fn stream_reference() -> (Model, StreamReference, Vec<f32>) {
+    let text = std::fs::read_to_string(fixture("reference/model_stream.json")).unwrap();
+    let reference: StreamReference = serde_json::from_str(&text).unwrap();
+    let model = load(&reference.model);
+    let input = reference
+        .input
+        .iter()
+        .map(|&q| q as f32 * reference.input_scale)
+        .collect();
+    (model, reference, input)
+}
+
+#[test]
+fn streaming_parity_with_onnxruntime_across_calls() {
+    let (model, reference, input) = stream_reference();
+    assert!(model.is_streaming());
+    assert_eq!(model.step_frames(), Some(8));
+    let dim = model.feature_dim();
+    let mut state = model.new_stream();
+    let mut start = 0;
+    let mut max_diff = 0f32;
+    for (k, call) in reference.calls.iter().enumerate() {
+        let chunk = &input[start * dim..(start + call.frames) * dim];
+        let got = model.step(&mut state, chunk, call.frames).unwrap();
+        let affect = got.affect.expect("the fixture rates arousal and valence");
+        let pairs = got.probs.iter().zip(&call.probabilities).chain([
+            (&affect.arousal, &call.affect[0]),
+            (&affect.valence, &call.affect[1]),
+        ]);
+        for (g, w) in pairs {
+            assert!(
+                (g - w).abs() <= 1e-5,
+                "call {k}: tract {g} vs onnxruntime {w}"
+            );
+            max_diff = max_diff.max((g - w).abs());
+        }
+        start += call.frames;
+        assert_eq!(state.frames(), start as u64);
+    }
+    // The calls must differ from each other, or a state that is never carried would pass.
+    let first = &reference.calls[0].probabilities;
+    let last = &reference.calls.last().unwrap().probabilities;
+    assert!(first.iter().zip(last).any(|(a, b)| (a - b).abs() > 1e-3));
+    println!("max |tract - onnxruntime| over the calls = {max_diff:e}");
+}
+
+#[test]
+fn streaming_in_one_call_or_step_by_step_agrees() {
+    let (model, _, input) = stream_reference();
+    let dim = model.feature_dim();
+    let frames = input.len() / dim / 8 * 8;
+    let whole = model
+        .step(&mut model.new_stream(), &input[..frames * dim], frames)
+        .unwrap();
+    let mut state = model.new_stream();
+    let mut last = None;
+    for chunk in input[..frames * dim].chunks(8 * dim) {
+        last = Some(model.step(&mut state, chunk, 8).unwrap());
+    }
+    let steps = last.unwrap();
+    for (a, b) in whole.probs.iter().zip(&steps.probs) {
+        assert!(
+            (a - b).abs() <= 1e-5,
+            "{:?} vs {:?}",
+            whole.probs,
+            steps.probs
+        );
+    }
+    // A fresh state forgets: the last step alone says something else.
+    let alone = model
+        .step(
+            &mut model.new_stream(),
+            &input[(frames - 8) * dim..frames * dim],
+            8,
+        )
+        .unwrap();
+    assert!(
+        alone
+            .probs
+            .iter()
+            .zip(&steps.probs)
+            .any(|(a, b)| (a - b).abs() > 1e-3)
+    );
+}
+
+#[test]
+fn streaming_and_window_models_refuse_each_others_calls() {
+    let (model, _, input) = stream_reference();
+    let dim = model.feature_dim();
+    let err = model
+        .predict(&input[..100 * dim], 100)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("a streaming model is fed frame by frame"),
+        "{err}"
+    );
+    let mut state = model.new_stream();
+    let err = model
+        .step(&mut state, &input[..12 * dim], 12)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "12 frames are not a whole number of the model's 8-frame steps"
+    );
+    let mut bad = input[..8 * dim].to_vec();
+    bad[3] = f32::NAN;
+    let err = model.step(&mut state, &bad, 8).unwrap_err().to_string();
+    assert!(err.contains("NaN at frame 0, feature 3"), "{err}");
+    assert_eq!(state.frames(), 0, "a failed call leaves a fresh state");
+
+    let window = load("test-model.onnx");
+    assert!(!window.is_streaming());
+    let err = window
+        .step(&mut window.new_stream(), &input[..8 * dim], 8)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("a window model is run on whole windows"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_streaming_metadata_is_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "\"format\":2",
+            "\"format\":1",
+            "streaming models need format 2",
+        ),
+        (
+            "\"step_frames\":8",
+            "\"step_frames\":0",
+            "step_frames must be between 1",
+        ),
+        (
+            "{\"name\":\"seen\"",
+            "{\"name\":\"ctx1\"",
+            "state \"ctx1\" appears twice",
+        ),
+        (
+            "\"name\":\"count\",\"shape\":[1]",
+            "\"name\":\"count\",\"shape\":[0]",
+            "every axis must be at least 1",
+        ),
+        (
+            "\"name\":\"h\",\"shape\":[1,1,16]",
+            "\"name\":\"h\",\"shape\":[1,1,17]",
+            "model input \"h\" is declared [1, 1, 16]; the metadata's state \"h\" is [1, 1, 17]",
+        ),
+        (
+            "{\"name\":\"recent\",\"shape\":[1,300,40]},",
+            "{\"name\":\"recent\",\"shape\":[1,300,40]} ",
+            "bad emotty metadata: ",
+        ),
+    ];
+    for (from, to, expected) in cases {
+        let path = patched_copy(dir.path(), "test-model-stream.onnx", from, to);
+        let msg = load_error(&path);
+        assert!(msg.contains(expected), "{msg} should mention {expected:?}");
+    }
+}

@@ -107,6 +107,22 @@ pub enum ModelError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A window model's call on a streaming model, or the reverse.
+    #[error("{}: {reason}", path.display())]
+    WrongKind {
+        /// The path as given.
+        path: PathBuf,
+        /// Which call on which kind.
+        reason: &'static str,
+    },
+    /// [`Model::step`](super::Model::step) was given frames that are not whole steps.
+    #[error("{frames} frames are not a whole number of the model's {step}-frame steps")]
+    PartialStep {
+        /// Frames given.
+        frames: usize,
+        /// The model's frames per step.
+        step: usize,
+    },
     /// [`Model::predict`](super::Model::predict) was given no frames.
     #[error("empty feature window (0 frames)")]
     EmptyWindow,

@@ -5,11 +5,23 @@ use std::path::Path;
 use tract_onnx::pb;
 
 use super::error::ModelError;
-use super::meta::AFFECT_NAMES;
+use super::meta::{AFFECT_NAMES, StateSpec};
 
-/// Why a graph's output count is wrong, for a model with or without an affect output.
-pub(super) fn output_count_message(outputs: usize, has_affect: bool) -> String {
-    if has_affect {
+/// Why a graph's output count is wrong, for a model with or without an affect output
+/// and with `state` state tensors after them (streaming models).
+pub(super) fn output_count_message(outputs: usize, has_affect: bool, state: usize) -> String {
+    if state > 0 {
+        let affect = if has_affect {
+            ", arousal and valence"
+        } else {
+            ""
+        };
+        format!(
+            "model has {outputs} outputs; its metadata lists {state} state tensors, so emotty \
+             needs {}: the probabilities{affect}, then the new state",
+            1 + usize::from(has_affect) + state
+        )
+    } else if has_affect {
         format!(
             "model has {outputs} outputs; its metadata lists affect, so emotty needs two: \
              [batch, labels] and [batch, 2]"
@@ -30,6 +42,7 @@ pub(super) fn check_declared_io(
     feature_dim: usize,
     n_labels: usize,
     has_affect: bool,
+    state: &[StateSpec],
 ) -> Result<(), ModelError> {
     let bad = |reason: String| ModelError::BadGraph {
         path: path.to_owned(),
@@ -41,12 +54,40 @@ pub(super) fn check_declared_io(
         .iter()
         .filter(|input| !graph.initializer.iter().any(|init| init.name == input.name))
         .collect();
-    let [input] = inputs.as_slice() else {
-        return Err(bad(format!(
-            "model has {} inputs; emotty needs exactly one [batch, time, features] input",
-            inputs.len()
-        )));
-    };
+    if inputs.len() != 1 + state.len() {
+        return Err(bad(if state.is_empty() {
+            format!(
+                "model has {} inputs; emotty needs exactly one [batch, time, features] input",
+                inputs.len()
+            )
+        } else {
+            format!(
+                "model has {} inputs; its metadata lists {} state tensors, so emotty needs {}: \
+                 the features, then the state",
+                inputs.len(),
+                state.len(),
+                1 + state.len()
+            )
+        }));
+    }
+    let input = inputs[0];
+    for (value, spec) in inputs[1..].iter().zip(state) {
+        if let Some(dims) = declared_dims(value)
+            && dims.len() == spec.shape.len()
+            && dims
+                .iter()
+                .zip(&spec.shape)
+                .any(|(d, s)| d.is_some_and(|d| d != *s))
+        {
+            return Err(bad(format!(
+                "model input \"{}\" is declared {:?}; the metadata's state \"{}\" is {:?}",
+                value.name,
+                dims.iter().map(|d| d.unwrap_or(0)).collect::<Vec<_>>(),
+                spec.name,
+                spec.shape
+            )));
+        }
+    }
     if let Some(dims) = declared_dims(input) {
         if dims.len() != 3 {
             return Err(bad(format!(
@@ -73,7 +114,15 @@ pub(super) fn check_declared_io(
             input.name
         )));
     }
-    let output = match (graph.output.as_slice(), has_affect) {
+    let ours = 1 + usize::from(has_affect);
+    if graph.output.len() != ours + state.len() {
+        return Err(bad(output_count_message(
+            graph.output.len(),
+            has_affect,
+            state.len(),
+        )));
+    }
+    let output = match (&graph.output[..ours], has_affect) {
         ([output], false) => output,
         ([output, affect], true) => {
             if let Some(dims) = declared_dims(affect)
@@ -87,7 +136,13 @@ pub(super) fn check_declared_io(
             }
             output
         }
-        (outputs, _) => return Err(bad(output_count_message(outputs.len(), has_affect))),
+        (outputs, _) => {
+            return Err(bad(output_count_message(
+                outputs.len(),
+                has_affect,
+                state.len(),
+            )));
+        }
     };
     if let Some(dims) = declared_dims(output)
         && let [_, Some(outputs)] = dims.as_slice()

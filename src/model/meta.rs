@@ -10,9 +10,14 @@ use crate::dsp::frontend::FrontendConfig;
 /// The metadata key under which a model file stores its [`ModelMeta`] JSON.
 pub const METADATA_KEY: &str = "emotty";
 
-/// The metadata format this build reads. Bumped only for incompatible changes, so
-/// that an old emotty refuses a newer model instead of misreading it.
-pub const METADATA_FORMAT: u32 = 1;
+/// The newest metadata format this build reads. Bumped only for incompatible changes,
+/// so that an old emotty refuses a newer model instead of misreading it: format 2 added
+/// streaming models ([`StreamingMeta`]), which a format-1 reader would take for a
+/// window model with too many inputs.
+pub const METADATA_FORMAT: u32 = 2;
+
+/// The oldest metadata format this build still reads (window models only).
+pub const OLDEST_METADATA_FORMAT: u32 = 1;
 
 /// What a model file says about itself (the JSON under the `emotty` metadata key).
 ///
@@ -60,7 +65,40 @@ pub struct ModelMeta {
     /// adaptation (see [`crate::engine::adapt`]); absent in models trained without it.
     #[serde(default)]
     pub adaptation: Option<AdaptationPrior>,
+    /// Present for a streaming model: one that keeps its own state and sees each frame
+    /// once (format 2). Absent for a window model, which is run on each whole window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub streaming: Option<StreamingMeta>,
 }
+
+/// How to run a streaming model: the graph takes `[1, T, features]` with `T` a multiple
+/// of `step_frames`, followed by each piece of `state` in order, and gives the
+/// probabilities, arousal and valence where the model rates them, then each piece of
+/// the new state in the same order. A fresh stream starts from zeros. The outputs
+/// describe the last `window_s` seconds fed (the span pooled), with everything fed
+/// before as context.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StreamingMeta {
+    /// Frames per step of the recurrent layer (the convolutions' total stride): every
+    /// call feeds a whole number of steps.
+    pub step_frames: u32,
+    /// The state tensors, in the order of the graph's inputs after the features.
+    pub state: Vec<StateSpec>,
+}
+
+/// One state tensor of a streaming model.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StateSpec {
+    pub name: String,
+    pub shape: Vec<usize>,
+}
+
+/// The most values a streaming model's state may hold in all: far beyond a real one
+/// (about 50 000), so that a bad file cannot make each stream allocate gigabytes.
+const MAX_STATE_VALUES: usize = 1 << 24;
+
+/// The longest step a streaming model may declare, in frames (8 is typical).
+const MAX_STEP_FRAMES: u32 = 1000;
 
 /// Where per-stream adaptation starts: the mean and standard deviation of each model
 /// input over the training data's speech frames, counted as if `prior_frames` speech
@@ -116,11 +154,18 @@ pub(super) fn read_meta(path: &Path, proto: &pb::ModelProto) -> Result<ModelMeta
 
 /// The metadata's internal consistency; the graph is checked against it separately.
 pub(super) fn validate_meta(meta: &ModelMeta) -> Result<(), String> {
-    if meta.format != METADATA_FORMAT {
+    if !(OLDEST_METADATA_FORMAT..=METADATA_FORMAT).contains(&meta.format) {
         return Err(format!(
-            "format {} is not supported (this emotty reads format {METADATA_FORMAT})",
+            "format {} is not supported (this emotty reads formats \
+             {OLDEST_METADATA_FORMAT} to {METADATA_FORMAT})",
             meta.format
         ));
+    }
+    if let Some(streaming) = &meta.streaming {
+        if meta.format < 2 {
+            return Err("streaming models need format 2".to_owned());
+        }
+        validate_streaming(streaming)?;
     }
     if meta.labels.is_empty() {
         return Err("labels is empty".to_owned());
@@ -189,6 +234,46 @@ pub(super) fn validate_meta(meta: &ModelMeta) -> Result<(), String> {
                 a.prior_frames
             ));
         }
+    }
+    Ok(())
+}
+
+/// A streaming model's state, checked before any of it is allocated.
+fn validate_streaming(streaming: &StreamingMeta) -> Result<(), String> {
+    if !(1..=MAX_STEP_FRAMES).contains(&streaming.step_frames) {
+        return Err(format!(
+            "streaming step_frames must be between 1 and {MAX_STEP_FRAMES}, got {}",
+            streaming.step_frames
+        ));
+    }
+    if streaming.state.is_empty() {
+        return Err("a streaming model needs at least one state tensor".to_owned());
+    }
+    let mut total = 0usize;
+    for (i, spec) in streaming.state.iter().enumerate() {
+        if spec.name.trim().is_empty() || spec.name.chars().any(char::is_control) {
+            return Err(format!("streaming state {i} has no printable name"));
+        }
+        if streaming.state[..i].iter().any(|s| s.name == spec.name) {
+            return Err(format!("streaming state \"{}\" appears twice", spec.name));
+        }
+        let values = spec
+            .shape
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d))
+            .filter(|&n| n > 0);
+        let Some(values) = values.filter(|_| !spec.shape.is_empty()) else {
+            return Err(format!(
+                "streaming state \"{}\" has shape {:?}; every axis must be at least 1",
+                spec.name, spec.shape
+            ));
+        };
+        total = total.saturating_add(values);
+    }
+    if total > MAX_STATE_VALUES {
+        return Err(format!(
+            "streaming state holds {total} values, more than the {MAX_STATE_VALUES} emotty allows"
+        ));
     }
     Ok(())
 }

@@ -40,6 +40,7 @@ fn meta() -> ModelMeta {
         affect: vec![],
         temperature: None,
         adaptation: None,
+        streaming: None,
     }
 }
 
@@ -49,10 +50,10 @@ fn metadata_validation_rejects_inconsistencies() {
     let cases: Vec<(ModelMeta, &str)> = vec![
         (
             ModelMeta {
-                format: 2,
+                format: 3,
                 ..meta()
             },
-            "format 2",
+            "format 3 is not supported (this emotty reads formats 1 to 2)",
         ),
         (
             ModelMeta {

@@ -25,6 +25,10 @@ If a model's metadata says `"output": "logits"`, the expected values are the sof
 of onnxruntime's output (computed here in float64), since that is what the runner
 must return.
 
+`--stream` runs a streaming model (metadata format 2) on the MFCC-like input in chunks
+of 24, 48, 8 and 160 frames, its state carried from call to call as the engine does,
+and records the probabilities and arousal and valence after each call.
+
 Usage (from the repository root, with the training venv):
   /work/main/training/.venv/bin/python tests/reference/model_reference.py
   ... --model tests/fixtures/test-model.onnx --model tests/fixtures/test-model-logits.onnx
@@ -32,6 +36,8 @@ Usage (from the repository root, with the training venv):
   ... --npz features.npz --model models/emotty.onnx --out /tmp/model_clips.json
   ... --corpus tests/fixtures/corpus --model models/emotty.onnx
       --out tests/fixtures/reference/model_shipped.json   (the shipped model's CI test)
+  ... --stream --model tests/fixtures/test-model-stream.onnx
+      --out tests/fixtures/reference/model_stream.json
 """
 
 from __future__ import annotations
@@ -207,13 +213,55 @@ def corpus_cases(corpus: Path, model: Path, dim: int) -> list[dict]:
     return cases
 
 
+STREAM_CHUNKS = [24, 48, 8, 160]
+
+
+def write_stream_reference(path: Path, out: Path) -> None:
+    """The streaming model's outputs after each chunk of the MFCC-like case."""
+    meta = emotty_meta(path)
+    dim = feature_dim(meta)
+    (case,) = [c for c in synthetic_cases(dim) if c["name"] == "mfcc_like_t300"]
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+    state = {s["name"]: np.zeros(s["shape"], dtype=np.float32) for s in meta["streaming"]["state"]}
+    names = [o.name for o in session.get_outputs()]
+    n_ours = 2 if meta.get("affect") else 1
+    start, calls = 0, []
+    for n in STREAM_CHUNKS:
+        feeds = {"features": case["x"][None, start : start + n]} | state
+        outs = session.run(None, feeds)
+        state = {s["name"]: v for s, v in zip(meta["streaming"]["state"], outs[n_ours:])}
+        call = {"frames": n, "probabilities": [round(float(v), 9) for v in outs[0][0]]}
+        if n_ours == 2:
+            call["affect"] = [round(float(v), 9) for v in outs[1][0]]
+        calls.append(call)
+        start += n
+    doc = {
+        "generator": "tests/reference/model_reference.py --stream",
+        "onnxruntime": ort.__version__,
+        "model": path.name,
+        "model_sha256": sha256(path),
+        "outputs": names,
+        "input_scale": case["scale"],
+        "input": case["q"][:start].reshape(-1).tolist(),
+        "calls": calls,
+    }
+    out.write_text(json.dumps(doc, separators=(",", ":")) + "\n")
+    print(f"wrote {out}: {len(calls)} calls")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, action="append", help="repeatable")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--npz", type=Path, help="real features instead of synthetic ones")
     parser.add_argument("--corpus", type=Path, help="labeled clips, through `emotty features`")
+    parser.add_argument("--stream", action="store_true", help="a streaming model, fed in chunks")
     args = parser.parse_args()
+    if args.stream:
+        write_stream_reference(args.model[0].resolve(), args.out)
+        return
 
     runners = [Runner(p.resolve()) for p in (args.model or DEFAULT_MODELS)]
     dims = {feature_dim(r.meta) for r in runners}

@@ -10,6 +10,7 @@ the state costs or gains before an engine runs it (the streaming issue).
 
     python -m emotty_train.stream FOLD.pt cv K      # RAVDESS fold K's test actors
     python -m emotty_train.stream FOLD.pt loco C    # the whole left-out corpus C
+    python -m emotty_train.stream FOLD.pt export OUT.onnx   # its streaming form, for the engine
 """
 
 from __future__ import annotations
@@ -75,8 +76,8 @@ def main(argv=None):
 
     p = argparse.ArgumentParser(prog="emotty_train.stream")
     p.add_argument("weights")
-    p.add_argument("kind", choices=["cv", "loco"])
-    p.add_argument("key")
+    p.add_argument("kind", choices=["cv", "loco", "export"])
+    p.add_argument("key", help="cv: the fold; loco: the corpus; export: the .onnx to write")
     p.add_argument("--features", default=str(WORK / "features.npz"))
     args = p.parse_args(argv)
     saved = torch.load(args.weights, weights_only=False)
@@ -87,6 +88,24 @@ def main(argv=None):
     model = MODELS["ours"](fs.dim, fs.n_mfcc, **arch, window=fs.window_frames)
     model.load_state_dict(saved["state"])
     model.eval()
+    if args.kind == "export":
+        from .export import metadata
+
+        meta = metadata(
+            fs.frontend,
+            fs.schedule,
+            fs.label_names,
+            name=saved["info"]["config"]["model"],
+            version="fold",
+            description=f"streaming form of {args.weights}; not for shipping",
+            training_data="fold training split",
+            metrics={},
+            affect=model.affect is not None,
+            temperature=float(model.temperature),
+        )
+        export_streaming(model, fs.dim, fs.window_frames, args.key, meta)
+        print(f"wrote {args.key}")
+        return
     if args.kind == "cv":
         # TESS's within-speaker folds are by word, as `run cv` splits them.
         index_tess_words(fs)
@@ -99,9 +118,6 @@ def main(argv=None):
     }
     print(json.dumps({"weights": args.weights, **result}))
 
-
-if __name__ == "__main__":
-    main()
 
 
 class StreamingStep(torch.nn.Module):
@@ -164,20 +180,51 @@ class StreamingStep(torch.nn.Module):
         return (probs, affect, recent, seen, *new_ctx, h, c, outs, count)
 
 
-def export_streaming(model, dim: int, window_frames: int, path: str) -> dict:
-    """Writes the streaming form of a causal model to `path`; returns its state's shapes."""
+def streaming_metadata(meta: dict, shapes: dict[str, tuple[int, ...]], step_frames: int) -> dict:
+    """The engine's metadata for the streaming form (src/model/meta.rs, format 2): the
+    frames each call must be a multiple of, and the state's inputs in order; outputs are
+    the probabilities, arousal and valence where the model rates them, then the new state
+    in the same order."""
+    state = [{"name": name, "shape": list(shape)} for name, shape in shapes.items()]
+    return meta | {"format": 2, "streaming": {"step_frames": step_frames, "state": state}}
+
+
+def export_streaming(model, dim: int, window_frames: int, path: str, meta: dict | None = None) -> dict:
+    """Writes the streaming form of a causal model to `path` (with the engine's metadata
+    when `meta` is given); returns its state's shapes."""
+    import onnx
+
     step = StreamingStep(model, window_frames).eval()
     shapes = step.state_shapes(dim)
     state = [torch.zeros(s) for s in shapes.values()]
     names = list(shapes)
+    affect = model.affect is not None
     torch.onnx.export(
         step,
         (torch.zeros(1, 24, dim), *state),
         path,
         input_names=["features", *names],
-        output_names=["probs", "affect", *[f"{n}_out" for n in names]],
+        output_names=["probabilities", *(["affect"] if affect else []), *[f"{n}_out" for n in names]],
         dynamic_axes={"features": {1: "frames"}},
         opset_version=17,
         dynamo=False,
     )
+    if not affect:
+        # The graph's affect output (zeros) is dropped: the engine expects none.
+        proto = onnx.load(path)
+        del proto.graph.output[1]
+        onnx.save(proto, path)
+    if meta is not None:
+        proto = onnx.load(path)
+        proto.doc_string = meta["description"]
+        del proto.metadata_props[:]
+        entry = proto.metadata_props.add()
+        entry.key = "emotty"
+        entry.value = json.dumps(streaming_metadata(meta, shapes, model.stride), separators=(",", ":"))
+        onnx.checker.check_model(proto, full_check=True)
+        onnx.save(proto, path)
     return shapes
+
+
+if __name__ == "__main__":
+    main()
