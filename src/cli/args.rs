@@ -151,7 +151,8 @@ pub(crate) struct AnalysisArgs {
     /// Analysis window length in seconds (default: the model's, usually 3).
     #[arg(long, value_name = "SECONDS", global = true)]
     pub(crate) window: Option<f64>,
-    /// Time between windows in seconds (default: 0.5).
+    /// Time between windows in seconds (default: 0.5; for a streaming model 0.25 rounded
+    /// down to its whole steps, 0.24 s for 80 ms steps).
     #[arg(long, value_name = "SECONDS", global = true)]
     pub(crate) hop: Option<f64>,
     /// Windows with a smaller fraction of speech are reported as "no speech".

@@ -139,7 +139,9 @@ fn analysis_config(model: &Model, args: &AnalysisArgs) -> Result<AnalysisConfig>
     if let Some(w) = args.window {
         config.window_s = w;
     }
-    config.hop_s = args.hop.unwrap_or(DEFAULT_HOP_S);
+    if let Some(h) = args.hop {
+        config.hop_s = h;
+    }
     if let Some(r) = args.min_speech {
         config.min_speech_ratio = r;
     }

@@ -20,8 +20,9 @@ use crate::dsp::resample::{ResampleError, Resampler, downmix};
 use crate::dsp::vad::{VAD_FRAME, VAD_RATE, Vad, VadConfig, VadFrame};
 use crate::engine::adapt::{Adaptation, StreamStats};
 use crate::engine::events::{Event, Level, Outcome, SpectrogramColumn, WindowResult};
+use crate::engine::feed::StreamFeed;
 use crate::engine::schedule::Schedule;
-use crate::model::{Model, ModelError};
+use crate::model::{Model, ModelError, Prediction};
 
 /// Settings of the analysis, most of them from the command line with defaults from the
 /// model's metadata.
@@ -58,13 +59,13 @@ pub enum Adapt {
 }
 
 impl AnalysisConfig {
-    /// Defaults for a model: its window, a [`DEFAULT_HOP_S`] hop, adaptation when the
-    /// model was trained for it.
+    /// Defaults for a model: its window, its default hop ([`default_hop_s`]),
+    /// adaptation when the model was trained for it.
     pub fn for_model(model: &Model) -> Self {
         let meta = &model.info().meta;
         AnalysisConfig {
             window_s: f64::from(meta.window_s),
-            hop_s: DEFAULT_HOP_S,
+            hop_s: default_hop_s(model),
             min_window_s: f64::from(meta.min_window_s),
             min_speech_ratio: DEFAULT_MIN_SPEECH_RATIO,
             vad: VadConfig::default(),
@@ -95,7 +96,27 @@ impl AnalysisConfig {
                 meta.frontend.sample_rate
             )));
         }
-        self.validate(meta.frontend.frames_per_second())?;
+        let fps = meta.frontend.frames_per_second();
+        self.validate(fps)?;
+        if let Some(step) = model.step_frames() {
+            let hop = (self.hop_s * fps).round() as usize;
+            if !hop.is_multiple_of(step) {
+                let step_s = step as f64 / fps;
+                let below = (hop / step) as f64 * step_s;
+                let above = below + step_s;
+                let nearest = if below > 0.0 {
+                    format!("{} or {}", seconds(below), seconds(above))
+                } else {
+                    seconds(above)
+                };
+                return Err(AnalysisError::Config(format!(
+                    "hop {} s is not a whole number of the streaming model's {:.0} ms steps \
+                     (use {nearest})",
+                    self.hop_s,
+                    step_s * 1000.0
+                )));
+            }
+        }
         if self.adapt != Adapt::Off && meta.adaptation.is_none() {
             return Err(AnalysisError::Config(
                 "the model was trained without adaptation statistics; it cannot adapt to the stream"
@@ -147,9 +168,30 @@ impl AnalysisConfig {
     }
 }
 
-/// Time between window ends unless the command line or the configuration says
-/// otherwise: two verdicts a second.
+/// Time between window ends for a window model unless the command line or the
+/// configuration says otherwise: two verdicts a second (each costs a whole window).
 pub const DEFAULT_HOP_S: f64 = 0.5;
+
+/// Time between verdicts for a streaming model unless the command line or the
+/// configuration says otherwise, rounded down to the model's whole steps: four a second,
+/// since a verdict costs only the frames since the last one.
+pub const DEFAULT_STREAM_HOP_S: f64 = 0.25;
+
+/// The hop a model runs at unless told otherwise: [`DEFAULT_HOP_S`] for a window model,
+/// [`DEFAULT_STREAM_HOP_S`] in whole steps (at least one) for a streaming model.
+pub fn default_hop_s(model: &Model) -> f64 {
+    let Some(step) = model.step_frames() else {
+        return DEFAULT_HOP_S;
+    };
+    let fps = model.info().meta.frontend.frames_per_second();
+    let steps = ((DEFAULT_STREAM_HOP_S * fps + 1e-6) as usize / step).max(1);
+    (steps * step) as f64 / fps
+}
+
+/// Seconds as a user would type them (0.48, not 0.48000000000000004).
+fn seconds(s: f64) -> String {
+    format!("{}", (s * 1e6).round() / 1e6)
+}
 
 /// Default for [`AnalysisConfig::min_speech_ratio`]: at least 0.6 s of speech in a
 /// 3 s window. Shorter snippets (a cough, a click, one syllable) say too little.
@@ -357,10 +399,20 @@ struct Windows {
     schedule: Schedule,
     min_speech_ratio: f32,
     spectrogram: bool,
-    /// The last `window_frames` frames' model input, as a circular buffer.
+    /// The last `window_frames` frames' model input, as a circular buffer (window
+    /// models; a streaming model keeps what it needs in its state).
     ring: Vec<f32>,
-    /// Per slot of `ring`: the frame's speech verdict and mean square.
+    /// The last frames' speech verdict and mean square, as a circular buffer: a
+    /// window's worth, and a step more for a streaming model's verdict, which may end
+    /// up to a step before the last frame.
     activity: Vec<(bool, f32)>,
+    /// A streaming model's feed; `None` for a window model.
+    feed: Option<StreamFeed>,
+    /// Scratch for one frame mapped by adaptation before a streaming model sees it.
+    frame: Vec<f32>,
+    /// Where the last window sent ended (a streaming model's last verdict may already
+    /// cover the stream's tail).
+    last_end: u64,
     /// Frames produced since the stream started.
     frames: u64,
     /// Scratch for one contiguous window.
@@ -438,6 +490,15 @@ impl Analyzer {
             // Refused by `check` above.
             (_, None) => None,
         };
+        let feed = model
+            .is_streaming()
+            .then(|| StreamFeed::new(&model, window_frames, hop_frames, 1.0 / fps));
+        let activity = window_frames + model.step_frames().unwrap_or(0);
+        let ring = if feed.is_some() {
+            0
+        } else {
+            window_frames * dim
+        };
         Ok(Analyzer {
             stream,
             level_block_s: config.level_block_s,
@@ -449,10 +510,13 @@ impl Analyzer {
                 schedule: Schedule::new(window_frames, hop_frames, min_frames),
                 min_speech_ratio: config.min_speech_ratio,
                 spectrogram: config.spectrogram,
-                ring: vec![0.0; window_frames * dim],
-                activity: vec![(false, 0.0); window_frames],
+                ring: vec![0.0; ring],
+                activity: vec![(false, 0.0); activity],
+                feed,
+                frame: Vec::with_capacity(dim),
+                last_end: 0,
                 frames: 0,
-                window: Vec::with_capacity(window_frames * dim),
+                window: Vec::with_capacity(ring),
                 index: 0,
                 totals: Totals::default(),
                 failure: None,
@@ -523,14 +587,27 @@ impl Analyzer {
 
 impl Windows {
     fn on_frame(&mut self, frame: &StreamFrame<'_>, emit: &mut dyn FnMut(Event)) {
-        let slot = (self.frames % self.window_frames as u64) as usize;
-        self.ring[slot * self.dim..(slot + 1) * self.dim].copy_from_slice(frame.features);
+        let slot = (self.frames % self.activity.len() as u64) as usize;
         self.activity[slot] = (frame.speech, frame.mean_square);
         if frame.speech {
             self.totals.speech_s += self.frame_s;
             if let Some(a) = &mut self.adaptation {
                 a.observe(frame.features);
             }
+        }
+        if let Some(feed) = &mut self.feed {
+            // Each frame is mapped once, with what the stream had heard by then.
+            self.frame.clear();
+            self.frame.extend_from_slice(frame.features);
+            if let Some(a) = &mut self.adaptation {
+                a.apply(&mut self.frame);
+            }
+            if let Err(e) = feed.push(&self.model, &self.frame, frame.speech) {
+                self.failure.get_or_insert(e);
+            }
+        } else {
+            let slot = (self.frames % self.window_frames as u64) as usize;
+            self.ring[slot * self.dim..(slot + 1) * self.dim].copy_from_slice(frame.features);
         }
         self.frames += 1;
         if self.spectrogram {
@@ -561,49 +638,50 @@ impl Windows {
         }
     }
 
-    /// Sends the window of frames `span` (the end exclusive).
+    /// Sends the window of frames `span` (the end exclusive): a window model's verdict
+    /// on it, or a streaming model's verdict on the stream so far, with the span that
+    /// verdict pools.
     fn send_window(
         &mut self,
         span: std::ops::Range<u64>,
         emit: &mut dyn FnMut(Event),
     ) -> Result<(), ModelError> {
-        let (start, end) = (span.start, span.end);
-        let len = (end - start) as usize;
-        let slot = |f: u64| (f % self.window_frames as u64) as usize;
-        let (mut speech, mut energy) = (0u32, 0f64);
-        for f in start..end {
-            let (s, e) = self.activity[slot(f)];
-            speech += u32::from(s);
-            energy += f64::from(e);
-        }
-        let speech_ratio = speech as f32 / len as f32;
-        let mean_square = (energy / len as f64) as f32;
-        let outcome = if speech_ratio < self.min_speech_ratio || speech == 0 {
-            Outcome::NoSpeech
-        } else {
-            self.window.clear();
-            for f in start..end {
-                let s = slot(f);
-                self.window
-                    .extend_from_slice(&self.ring[s * self.dim..(s + 1) * self.dim]);
+        let (span, prediction) = match &mut self.feed {
+            None => {
+                let (speech_ratio, _) = self.activity_over(&span);
+                let heard = speech_ratio >= self.min_speech_ratio && speech_ratio > 0.0;
+                let prediction = if heard {
+                    Some(self.predict_window(&span)?)
+                } else {
+                    None
+                };
+                (span, prediction)
             }
-            if let Some(a) = &mut self.adaptation {
-                a.apply(&mut self.window);
+            Some(feed) => match feed.verdict(&self.model)? {
+                // The tail after the last verdict is shorter than a step: nothing new.
+                Some(v) if v.span.end <= self.last_end => return Ok(()),
+                Some(v) => (v.span, Some(v.prediction.clone())),
+                None => (span, None),
+            },
+        };
+        let (speech_ratio, mean_square) = self.activity_over(&span);
+        let outcome = match prediction {
+            Some(p) if speech_ratio >= self.min_speech_ratio && speech_ratio > 0.0 => {
+                self.totals.speech_windows += 1;
+                Outcome::Emotion {
+                    top: argmax(&p.probs),
+                    probs: p.probs,
+                    affect: p.affect,
+                }
             }
-            let prediction = self.model.predict(&self.window, len)?;
-            let top = argmax(&prediction.probs);
-            self.totals.speech_windows += 1;
-            Outcome::Emotion {
-                probs: prediction.probs,
-                top,
-                affect: prediction.affect,
-            }
+            _ => Outcome::NoSpeech,
         };
         self.totals.windows += 1;
+        self.last_end = span.end;
         emit(Event::Window(WindowResult {
             index: self.index,
-            start_s: start as f64 * self.frame_s,
-            end_s: end as f64 * self.frame_s,
+            start_s: span.start as f64 * self.frame_s,
+            end_s: span.end as f64 * self.frame_s,
             speech_ratio,
             rms_dbfs: crate::dsp::vad::power_db(mean_square),
             outcome,
@@ -611,6 +689,35 @@ impl Windows {
         }));
         self.index += 1;
         Ok(())
+    }
+
+    /// The share of speech frames in `span` and their mean square (frames still in the
+    /// activity ring).
+    fn activity_over(&self, span: &std::ops::Range<u64>) -> (f32, f32) {
+        let len = (span.end - span.start).max(1);
+        let (mut speech, mut energy) = (0u32, 0f64);
+        for f in span.clone() {
+            let (s, e) = self.activity[(f % self.activity.len() as u64) as usize];
+            speech += u32::from(s);
+            energy += f64::from(e);
+        }
+        (speech as f32 / len as f32, (energy / len as f64) as f32)
+    }
+
+    /// A window model's prediction on the frames of `span`, adapted to the stream.
+    fn predict_window(&mut self, span: &std::ops::Range<u64>) -> Result<Prediction, ModelError> {
+        let slot = |f: u64| (f % self.window_frames as u64) as usize;
+        self.window.clear();
+        for f in span.clone() {
+            let s = slot(f);
+            self.window
+                .extend_from_slice(&self.ring[s * self.dim..(s + 1) * self.dim]);
+        }
+        if let Some(a) = &mut self.adaptation {
+            a.apply(&mut self.window);
+        }
+        self.model
+            .predict(&self.window, (span.end - span.start) as usize)
     }
 }
 

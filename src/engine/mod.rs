@@ -13,6 +13,7 @@
 pub mod adapt;
 pub mod analyzer;
 pub mod events;
+mod feed;
 pub mod schedule;
 
 use std::sync::Arc;
@@ -24,8 +25,12 @@ use std::time::{Duration, Instant};
 use ringbuf::traits::{Consumer, Observer};
 
 pub use adapt::StreamStats;
-pub use analyzer::{Adapt, AnalysisConfig, AnalysisError, Analyzer, DEFAULT_HOP_S, Totals};
+pub use analyzer::{
+    Adapt, AnalysisConfig, AnalysisError, Analyzer, DEFAULT_HOP_S, DEFAULT_STREAM_HOP_S, Totals,
+    default_hop_s,
+};
 pub use events::*;
+pub use feed::RESET_AFTER_S;
 
 use crate::audio::source::{Feed, SourceFailure, SourceGuard, ring_fill};
 use crate::model::Model;
