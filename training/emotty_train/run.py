@@ -558,7 +558,8 @@ def cmd_final(args):
         version=args.version,
         description=f"Speech emotion recognizer: Conv1d front end ({cfg.arch['channels']} channels, "
         f"{10 * math.prod(cfg.arch['strides'])} ms steps), {'unidirectional (causal)' if cfg.arch.get('causal') else 'bidirectional'} {cfg.arch.get('rnn', 'lstm').upper()}({cfg.arch['hidden']}), attention and "
-        "mean pooling, over 40 MFCCs and a pitch track of 0.5-3 s windows"
+        "mean pooling, over 40 MFCCs and a pitch track"
+        + (" of the last 3 s of a stream, fed each frame once" if cfg.arch.get("causal") else " of 0.5-3 s windows")
         + ("; eight emotion probabilities (temperature-calibrated) and arousal and valence in [-1, 1]" if cfg.affect_weight > 0 else "")
         + ". Trained with noise, reverb, speed, pitch, EQ and gain augmentation, SpecAugment and weight averaging.",
         training_data=" + ".join(names.get(c, c) for c in corpora) + "; non-commercial use only",
@@ -568,7 +569,13 @@ def cmd_final(args):
         # The training statistics the engine's per-stream adaptation starts from.
         adaptation=prior.to_json() if prior else None,
     )
-    export_onnx(model, fs.dim, Path(args.out), meta)
+    if cfg.arch.get("causal"):
+        # A causal model ships in its streaming form: every frame through it once.
+        from .stream import export_streaming
+
+        export_streaming(model, fs.dim, fs.window_frames, args.out, meta)
+    else:
+        export_onnx(model, fs.dim, Path(args.out), meta)
     print(f"wrote {args.out} ({Path(args.out).stat().st_size} bytes)")
 
 
