@@ -732,6 +732,75 @@ fn settings_the_engine_cannot_honour_are_refused_before_anything_runs() {
 }
 
 #[test]
+fn a_streaming_model_runs_through_the_same_commands_on_whole_steps() {
+    let home = Home::new();
+    let m = fixture("tests/fixtures/test-model-stream.onnx")
+        .display()
+        .to_string();
+    let out = home
+        .run(&[
+            "classify",
+            "--format",
+            "json",
+            "--timeline",
+            "--model",
+            &m,
+            ANGRY,
+        ])
+        .ok();
+    let lines = json_of(&out.stdout);
+    let windows: Vec<&Value> = lines.iter().filter(|v| v["type"] == "window").collect();
+    let ends: Vec<f64> = windows
+        .iter()
+        .map(|w| w["end_s"].as_f64().unwrap())
+        .collect();
+    // A verdict every 0.24 s (the 0.25 s default in whole 80 ms steps), each ending on
+    // a whole step.
+    assert!(ends.len() >= 10, "{ends:?}");
+    for e in &ends {
+        let steps = e / 0.08;
+        assert!((steps - steps.round()).abs() < 1e-6, "{e}");
+    }
+    assert!(
+        ends.windows(2)
+            .rev()
+            .skip(1)
+            .all(|p| (p[1] - p[0] - 0.24).abs() < 1e-6)
+    );
+    let clip = lines.iter().find(|v| v["type"] == "clip").unwrap();
+    assert_eq!(probs_of(clip).len(), 8);
+    assert!(clip["arousal"].is_number());
+    // listen in real time on a file goes through the same engine.
+    let out = home
+        .run(&[
+            "listen",
+            "--fast",
+            "--no-session",
+            "--format",
+            "json",
+            "--model",
+            &m,
+            "--input",
+            ANGRY,
+        ])
+        .ok();
+    assert!(
+        json_of(&out.stdout)
+            .iter()
+            .any(|v| v["type"] == "window" && v["probs"].is_object())
+    );
+    // A hop that is not whole steps: one line naming the nearest ones, exit 2.
+    let line = home
+        .run(&["classify", "--hop", "0.5", "--model", &m, ANGRY])
+        .fails_with_one_line();
+    assert_eq!(
+        line,
+        "emotty: invalid analysis settings: hop 0.5 s is not a whole number of the streaming \
+         model's 80 ms steps (use 0.48 or 0.56)"
+    );
+}
+
+#[test]
 fn adaptation_runs_per_file_by_default_and_per_folder_or_speaker_on_request() {
     let home = Home::new();
     let m = fixture("tests/fixtures/test-model-adapt.onnx")

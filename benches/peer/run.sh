@@ -10,6 +10,8 @@
 #   PEER_FILES=240          how many files, spread evenly over the sorted list
 #   PEER_PYTHON=...         a Python that has benches/peer/requirements.txt (default: a
 #                           venv made in benches/peer/.venv on first use)
+#   PEER_MODELS="A.onnx B.onnx"   emotty models to time, each in every round (default:
+#                           the default model), e.g. a window and a streaming model
 set -eu
 cd "$(dirname "$0")/../.."
 PATH="$HOME/.cargo/bin:$PATH"
@@ -31,23 +33,34 @@ awk -v n="$n" -v t="$total" 'NR == int((k * t) / n) + 1 { print; k++ }' target/p
 audio_s=$(xargs ./target/release/emotty classify --format json <"$list" \
     | sed -n 's/.*"duration_s":\([0-9.]*\).*/\1/p' | awk '{s += $1} END {printf "%.0f", s}')
 now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 # librosa compiles its kernels (numba) on first use and caches them: not timed.
 head -n 2 "$list" | xargs "$PY" benches/peer/peer.py >/dev/null 2>&1
 echo "$(wc -l <"$list") files, $audio_s s of audio; one core each, alternating"
+models=${PEER_MODELS:-default}
 for round in 1 2 3; do
+    line="$round"
+    for m in $models; do
+        if [ "$m" = default ]; then set --; else set -- --model "$m"; fi
+        t0=$(now)
+        xargs taskset -c 0 ./target/release/emotty classify --jobs 1 "$@" <"$list" >/dev/null
+        t1=$(now)
+        line="$line $(elapsed "$t0" "$t1")"
+    done
     t0=$(now)
-    xargs taskset -c 0 ./target/release/emotty classify --jobs 1 <"$list" >/dev/null
-    t1=$(now)
     inner=$(xargs taskset -c 0 "$PY" benches/peer/peer.py <"$list" 2>&1 >/dev/null \
         | sed -n 's/^peer: .* in \([0-9.]*\) s$/\1/p')
-    t2=$(now)
-    echo "$round $t0 $t1 $t2 $inner"
-done | awk '{
-    e = $3 - $2; p = $4 - $3; r[NR] = $5 / e
-    printf "round %d: emotty %.2f s; peer %.2f s after its imports (%.2f s in all); peer/emotty %.2f\n", $1, e, $5, p, $5 / e
+    t1=$(now)
+    echo "$line $(elapsed "$t0" "$t1") $inner"
+done | awk -v models="$models" '
+function median(a, b, c) { return (a > b) ? ((b > c) ? b : ((a > c) ? c : a)) : ((a > c) ? a : ((b > c) ? c : b)) }
+BEGIN { n = split(models, name, " ") }
+{
+    inner = $(n + 3); all = $(n + 2)
+    printf "round %d:", $1
+    for (i = 1; i <= n; i++) { r[i, NR] = inner / $(i + 1); printf " emotty (%s) %.2f s;", name[i], $(i + 1) }
+    printf " peer %.2f s after its imports (%.2f s in all)\n", inner, all
 } END {
-    # median of three
-    a = r[1]; b = r[2]; c = r[3]
-    m = (a > b) ? ((b > c) ? b : ((a > c) ? c : a)) : ((a > c) ? a : ((b > c) ? c : b))
-    printf "median: emotty is %.2f times as fast as the peer pipeline\n", m
+    for (i = 1; i <= n; i++)
+        printf "median: emotty (%s) is %.2f times as fast as the peer pipeline\n", name[i], median(r[i, 1], r[i, 2], r[i, 3])
 }'
