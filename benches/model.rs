@@ -91,7 +91,8 @@ fn load(c: &mut Criterion) {
     group.finish();
 }
 
-/// A candidate model against the shipped one, alternating rounds (see the module docs).
+/// A candidate model against the shipped one, alternating rounds (see the module docs);
+/// a streaming candidate per second of audio instead of per window.
 fn candidate(c: &mut Criterion) {
     let Some(path) = std::env::var_os("EMOTTY_CANDIDATE") else {
         return;
@@ -101,6 +102,9 @@ fn candidate(c: &mut Criterion) {
     let candidate = load(Path::new(&path));
     let window = |m: &Model| sentence_features(m)[..300 * m.feature_dim()].to_vec();
     let (a, b) = (window(&shipped), window(&candidate));
+    if candidate.is_streaming() {
+        return streaming_candidate(&shipped, &a, &candidate, &b);
+    }
     // Seconds per window over `n` runs.
     let time = |m: &Model, f: &[f32], n: u32| {
         let t = Instant::now();
@@ -129,6 +133,53 @@ fn candidate(c: &mut Criterion) {
         ratios[2]
     );
     let _ = c;
+}
+
+/// A streaming candidate against the shipped window model: model time per second of
+/// audio, each at its default hop (the shipped model: a 3 s window every 0.5 s; the
+/// candidate: the 3 s fed in one call per hop, its state carried).
+fn streaming_candidate(shipped: &Model, a: &[f32], candidate: &Model, b: &[f32]) {
+    let shipped_hop = emotty::engine::DEFAULT_HOP_S;
+    let hop = (emotty::engine::default_hop_s(candidate) * 100.0).round() as usize;
+    let dim = candidate.feature_dim();
+    let per_second_shipped = |n: u32| {
+        let t = Instant::now();
+        for _ in 0..n {
+            let _ = black_box(shipped.predict(black_box(a), 300));
+        }
+        t.elapsed().as_secs_f64() / f64::from(n) / shipped_hop
+    };
+    let per_second_candidate = |n: u32| {
+        let t = Instant::now();
+        for _ in 0..n {
+            let mut state = candidate.new_stream();
+            for chunk in b[..300 / hop * hop * dim].chunks(hop * dim) {
+                let _ = black_box(candidate.step(&mut state, black_box(chunk), hop));
+            }
+        }
+        t.elapsed().as_secs_f64() / f64::from(n) / (300 / hop * hop) as f64 * 100.0
+    };
+    per_second_shipped(50);
+    per_second_candidate(20);
+    let mut ratios = Vec::new();
+    for round in 1..=5 {
+        let ts = per_second_shipped(300);
+        let tc = per_second_candidate(100);
+        println!(
+            "round {round}: shipped {:.3} ms, streaming candidate {:.3} ms of model time per \
+             second of audio ({:.2}x; hops {shipped_hop} s and {} s)",
+            ts * 1e3,
+            tc * 1e3,
+            tc / ts,
+            hop as f64 / 100.0
+        );
+        ratios.push(tc / ts);
+    }
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "candidate / shipped, median of 5 alternating rounds: {:.2}",
+        ratios[2]
+    );
 }
 
 criterion_group!(benches, predict, load, candidate);

@@ -111,12 +111,22 @@ impl StreamFeed {
                 return Ok(());
             }
             self.idle = false;
-            self.state_start = index + 1 - (self.pending.len() / self.dim) as u64;
+            // The fresh state starts on the stream's step grid, so its verdicts end
+            // where the hops do (a hop is whole steps) and not up to a step before.
+            let frames = self.pending.len() / self.dim;
+            let start = index + 1 - frames as u64;
+            let skip = ((start.next_multiple_of(self.step as u64) - start) as usize).min(frames);
+            self.pending.drain(..skip * self.dim);
+            self.state_start = start + skip as u64;
         } else if self.silent_run >= self.reset_after {
             self.start_over(model);
             return Ok(());
         } else {
             if self.pending.is_empty() && self.state.frames() == 0 {
+                if !index.is_multiple_of(self.step as u64) {
+                    // A fresh state waits for the step grid (see above).
+                    return Ok(());
+                }
                 self.state_start = index;
             }
             self.pending.extend_from_slice(features);
@@ -164,7 +174,7 @@ impl StreamFeed {
             Err(e) => {
                 // `step` has started the state over; what it was told is gone.
                 self.last = None;
-                self.state_start = self.next;
+                self.pending.clear();
                 Err(e)
             }
         }

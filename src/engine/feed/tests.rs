@@ -184,3 +184,42 @@ fn a_hop_that_is_not_whole_steps_is_refused_with_the_nearest_ones() {
         .to_string();
     assert!(err.ends_with("(use 0.08)"), "{err}");
 }
+
+#[test]
+fn a_fresh_state_starts_on_the_step_grid_even_right_after_a_reset() {
+    use super::StreamFeed;
+    let model = stream_model();
+    let dim = model.feature_dim();
+    let frame: Vec<f32> = (0..dim).map(|i| (i as f32 * 0.37).sin() * 20.0).collect();
+    let reset = frame_of(RESET_AFTER_S) as u64;
+    // Speech for 3 frames, silence until the reset, then speech again at once and after
+    // a few more silent frames: each fresh state must begin on a multiple of 8.
+    for gap in [0, 1, 5, 30, 200] {
+        let mut feed = StreamFeed::new(&model, 300, 24, 0.01);
+        let mut index = 0u64;
+        let mut push = |feed: &mut StreamFeed, speech: bool| {
+            feed.push(&model, &frame, speech).unwrap();
+            index += 1;
+        };
+        for _ in 0..3 {
+            push(&mut feed, true);
+        }
+        for _ in 0..reset + gap {
+            push(&mut feed, false);
+        }
+        for _ in 0..40 {
+            push(&mut feed, true);
+        }
+        let verdict = feed.verdict(&model).unwrap().expect("speech was fed");
+        assert_eq!(verdict.span.start % 8, 0, "gap {gap}: {:?}", verdict.span);
+        assert_eq!(verdict.span.end % 8, 0, "gap {gap}: {:?}", verdict.span);
+        assert!(verdict.span.end <= index && index - verdict.span.end < 8);
+        // Never before the last reset, at most the lead before the speech.
+        let speech_from = 3 + reset + gap;
+        assert!(
+            verdict.span.start + frame_of(LEAD_S) as u64 + 8 > speech_from,
+            "gap {gap}"
+        );
+        assert!(verdict.span.start > reset, "gap {gap}: {:?}", verdict.span);
+    }
+}
