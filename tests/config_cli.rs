@@ -81,7 +81,10 @@ fn config_shows_where_each_value_comes_from() {
             .contains("not found")
     );
     assert_eq!(v["settings"]["hop"]["source"], "default");
-    assert_eq!(v["settings"]["hop"]["value"], "0.5 s");
+    assert_eq!(
+        v["settings"]["hop"]["value"],
+        "0.5 s (a streaming model: 0.25 s in whole steps)"
+    );
     assert_eq!(
         v["settings"]["sessions_dir"]["value"],
         home.sessions().display().to_string()

@@ -61,7 +61,7 @@ pub(crate) enum PcmArg {
     F32le,
 }
 
-pub use emotty::engine::DEFAULT_HOP_S;
+pub use emotty::engine::{DEFAULT_HOP_S, DEFAULT_STREAM_HOP_S};
 
 /// Where settings and data live; valid with every command.
 #[derive(Debug, Clone, Args)]

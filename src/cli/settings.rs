@@ -10,7 +10,7 @@ use serde_json::json;
 use emotty::config::{self, Config, ConfigOrigin};
 use emotty::model;
 
-use super::{AnalysisArgs, DEFAULT_HOP_S, GlobalArgs, SourceArgs};
+use super::{AnalysisArgs, DEFAULT_HOP_S, DEFAULT_STREAM_HOP_S, GlobalArgs, SourceArgs};
 
 /// Where an effective value came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,8 +180,12 @@ pub fn show(
         "the model's window".into(),
     );
     rows.push(("window", w, o));
-    let (h, o) = layered(given.hop, c.hop_s, DEFAULT_HOP_S);
-    rows.push(("hop", format!("{h} s"), o));
+    let (h, o) = layered(
+        given.hop.map(|h| format!("{h} s")),
+        c.hop_s.map(|h| format!("{h} s")),
+        format!("{DEFAULT_HOP_S} s (a streaming model: {DEFAULT_STREAM_HOP_S} s in whole steps)"),
+    );
+    rows.push(("hop", h, o));
     let (s, o) = settings.sessions_dir(globals.sessions_dir.as_deref())?;
     rows.push(("sessions_dir", s.display().to_string(), o));
     let (r, o) = settings.recordings_dir(globals.recordings_dir.as_deref())?;
