@@ -8,11 +8,13 @@
 //! it learnt on without [`Model::load`] saying so.
 //!
 //! Everything that can be checked is checked once, at load: the metadata, the graph's
-//! single `[batch, time, feature_dim]` input, and a trial run that must return one
-//! value per label. After that, [`Model::predict`] is the hot path: the engine calls
-//! it every half second and `classify` thousands of times, so the graph is optimised
-//! once with a symbolic time axis (one plan serves every window length, including the
-//! short windows at the start of a stream) and each call only feeds that plan.
+//! `[batch, time, feature_dim]` input (and a streaming model's state inputs and
+//! outputs), and a trial run that must return one value per label. After that,
+//! [`Model::predict`] (a window model) or [`Model::step`] (a streaming model, one
+//! [`StreamState`] per stream) is the hot path: the engine calls it every hop and
+//! `classify` thousands of times, so the graph is optimised once with a symbolic time
+//! axis (one plan serves every window length, including the short windows at the start
+//! of a stream, or every number of steps) and each call only feeds that plan.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
