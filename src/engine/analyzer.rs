@@ -597,12 +597,16 @@ impl Windows {
         }
         if let Some(feed) = &mut self.feed {
             // Each frame is mapped once, with what the stream had heard by then.
-            self.frame.clear();
-            self.frame.extend_from_slice(frame.features);
-            if let Some(a) = &mut self.adaptation {
-                a.apply(&mut self.frame);
-            }
-            if let Err(e) = feed.push(&self.model, &self.frame, frame.speech) {
+            let features = match &mut self.adaptation {
+                Some(a) => {
+                    self.frame.clear();
+                    self.frame.extend_from_slice(frame.features);
+                    a.apply(&mut self.frame);
+                    &self.frame[..]
+                }
+                None => frame.features,
+            };
+            if let Err(e) = feed.push(&self.model, features, frame.speech) {
                 self.failure.get_or_insert(e);
             }
         } else {

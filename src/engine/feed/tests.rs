@@ -223,3 +223,66 @@ fn a_fresh_state_starts_on_the_step_grid_even_right_after_a_reset() {
         assert!(verdict.span.start > reset, "gap {gap}: {:?}", verdict.span);
     }
 }
+
+/// Every frame's model input and speech verdict, as the analyzer computes them.
+struct FramesWithSpeech(Vec<(Vec<f32>, bool)>);
+
+impl StreamSink for FramesWithSpeech {
+    fn level(&mut self, _: BlockLevel) {}
+    fn frame(&mut self, f: &StreamFrame<'_>) {
+        self.0.push((f.features.to_vec(), f.speech));
+    }
+}
+
+#[test]
+fn adaptation_maps_each_frame_once_with_what_was_heard_by_then() {
+    use crate::engine::adapt::Adaptation;
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/test-model-stream-adapt.onnx");
+    let model = Arc::new(Model::load(&path).unwrap());
+    let samples = clip();
+    let config = AnalysisConfig::for_model(&model);
+    assert_eq!(config.adapt, crate::engine::Adapt::Fresh);
+    let mut stream = FeatureStream::new(
+        model.info().meta.frontend.clone(),
+        config.vad,
+        16_000,
+        1,
+        None,
+    )
+    .unwrap();
+    let mut frames = FramesWithSpeech(Vec::new());
+    stream.push(&samples, &mut frames).unwrap();
+    stream.finish(&mut frames).unwrap();
+    // Independently: each frame mapped with the speech statistics up to and including it.
+    let mut adaptation = Adaptation::new(model.info().meta.adaptation.as_ref().unwrap());
+    let mut mapped = Vec::new();
+    let mut raw = Vec::new();
+    for (features, speech) in &frames.0 {
+        if *speech {
+            adaptation.observe(features);
+        }
+        let mut frame = features.clone();
+        adaptation.apply(&mut frame);
+        mapped.extend(frame);
+        raw.extend_from_slice(features);
+    }
+    let (mut compared, mut differ) = (0, 0);
+    for w in windows(&model, &samples, 4096) {
+        let Some(p) = w.probs() else { continue };
+        let b = frame_of(w.end_s);
+        assert_close(
+            p,
+            &direct(&model, &mapped, 0, b),
+            &format!("window ending {b}"),
+        );
+        let unadapted = direct(&model, &raw, 0, b);
+        if p.iter().zip(&unadapted).any(|(x, y)| (x - y).abs() > 1e-3) {
+            differ += 1;
+        }
+        compared += 1;
+    }
+    assert!(compared >= 8);
+    // The mapping is not the identity: the verdicts move.
+    assert!(differ > 0, "{differ} of {compared} verdicts moved");
+}
