@@ -15,6 +15,7 @@ pub mod analyzer;
 pub mod events;
 mod feed;
 pub mod schedule;
+pub mod settings;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,12 +26,12 @@ use std::time::{Duration, Instant};
 use ringbuf::traits::{Consumer, Observer};
 
 pub use adapt::StreamStats;
-pub use analyzer::{
-    Adapt, AnalysisConfig, AnalysisError, Analyzer, DEFAULT_HOP_S, DEFAULT_STREAM_HOP_S, Totals,
-    default_hop_s,
-};
+pub use analyzer::{Analyzer, Totals};
 pub use events::*;
 pub use feed::RESET_AFTER_S;
+pub use settings::{
+    Adapt, AnalysisConfig, AnalysisError, DEFAULT_HOP_S, DEFAULT_STREAM_HOP_S, default_hop_s,
+};
 
 use crate::audio::source::{Feed, SourceFailure, SourceGuard, ring_fill};
 use crate::model::Model;
