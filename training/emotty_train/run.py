@@ -203,10 +203,20 @@ def evaluate(model, fs: FeatureSet, test, onnx_path: Path, name: str, train_info
     return out
 
 
-def make_config(args, model: str | None = None, **overrides) -> Config:
+def make_config(args, model: str | None = None, split: str | None = None, **overrides) -> Config:
     """The training settings the command line asks for. Baselines train as published:
-    no augmentation, no SpecAugment, no mixup, best validation epoch."""
+    no augmentation, no SpecAugment, no mixup, best validation epoch. `split` names the
+    training split (`fold2`, `loco-nemo`) where a teacher is asked for: each split's
+    student learns from the teacher trained on that same split, never one that heard
+    its test speakers."""
     model = model or args.model
+    teacher = ""
+    if args.teacher:
+        if split is None:
+            raise SystemExit(f"--teacher: `{args.cmd}` does not train with a teacher (cv and loco do)")
+        teacher = args.teacher.format(split=split)
+        if not Path(teacher).is_file():
+            raise SystemExit(f"--teacher: {teacher}: no such weights file")
     ours = model == "ours"
     cfg = Config(
         model=model,
@@ -231,6 +241,8 @@ def make_config(args, model: str | None = None, **overrides) -> Config:
         adapt=ours and args.adapt,
         adversary=args.adversary if ours else 0.0,
         context=args.context if ours else 0,
+        teacher=teacher,
+        distill=args.distill,
     )
     for k, v in overrides.items():
         setattr(cfg, k, v)
@@ -285,7 +297,7 @@ def _cv_fold(job):
     fs = _FS
     train, val, test = split_fold(fs, k)
     print(f"fold {k}: train {len(train)} rows, val {len(val)}, test {len(test)}; model {args.model}", flush=True)
-    cfg = make_config(args)
+    cfg = make_config(args, split=f"fold{k}")
     model, info = train_model(fs, train, val, cfg, verbose=args.jobs == 1)
     info["log"] = cfg.log
     info["config"] = {k2: v for k2, v in vars(cfg).items() if k2 != "log"}
@@ -357,7 +369,7 @@ def _loco_run(job):
     fs = _FS
     train, val, test = split_loco(fs, held)
     print(f"leave {held} out: train {len(train)} rows, val {len(val)}, test {len(test)}", flush=True)
-    cfg = make_config(args)
+    cfg = make_config(args, split=f"loco-{held}")
     model, info = train_model(fs, train, val, cfg, verbose=args.jobs == 1)
     info["log"] = cfg.log
     info["config"] = {k2: v for k2, v in vars(cfg).items() if k2 != "log"}
@@ -649,6 +661,7 @@ def run_settings(c: dict) -> str:
         + (", per-stream adaptation" if c.get("adapt") else "")
         + (f", corpus adversary {c['adversary']:g}" if c.get("adversary") else "")
         + (f", context {c['context']} frames" if c.get("context") else "")
+        + (f", distilled from {Path(c['teacher']).name} (weight {c['distill']:g})" if c.get("teacher") else "")
     )
 
 
@@ -797,6 +810,13 @@ def main(argv=None):
         s.add_argument("--corpora", default=",".join(LOCO_CORPORA), help="loco: the corpora to leave out in turn")
         s.add_argument("--hidden", type=int, default=96)
         s.add_argument("--context", type=int, default=0, help="causal models: up to N frames of the clip before each training window")
+        s.add_argument(
+            "--teacher",
+            default="",
+            help="cv/loco: a window model's weights per split to distil from, {split} standing for fold0… or loco-nemo…, "
+            "e.g. work/folds/ours-b-{split}.pt",
+        )
+        s.add_argument("--distill", type=float, default=0.5, help="weight of the teacher's verdicts in the class loss")
         s.add_argument("--causal", action="store_true", help="causal convolutions and a unidirectional LSTM (a model that can stream)")
         s.add_argument("--rnn", default="lstm", choices=["lstm", "gru"], help="recurrent cell of our model (gru: an experiment; the product is LSTM-based)")
         s.add_argument(

@@ -50,6 +50,13 @@ class Config:
     # summary (0: none): the summary is pushed to carry nothing that tells the
     # training corpora apart (language, studio, microphone), only what the labels need.
     adversary: float = 0.0
+    # A window model's weights (`.pt`) trained on the same split: the student's class
+    # probabilities are pulled towards the teacher's on the same window (weight `distill`
+    # of the class loss; the rest stays on the labels). A causal model sees less of each
+    # window than a bidirectional one; the teacher's soft verdicts tell it what the
+    # window as a whole says (Hinton et al., 2015).
+    teacher: str = ""
+    distill: float = 0.5
     val_every: int = 1  # validate every N epochs (and after the last)
     patience: int = 12
     # Average the weights of the last `swa` epochs (0: keep the best validation epoch).
@@ -267,13 +274,53 @@ def adversarial_loss(model, adversary, x, y, mask, affect, corpora, cfg: Config,
     return loss + cfg.adversary * F.cross_entropy(guess, corpora)
 
 
-def training_loss(model, x, y, mask, affect, cfg: Config):
-    if cfg.affect_weight > 0:
-        logits, out = model.logits_and_affect(x)
-        return restricted_cross_entropy(logits, y, mask, cfg.label_smoothing) + cfg.affect_weight * F.mse_loss(
-            out, affect
-        )
-    return restricted_cross_entropy(model.logits(x), y, mask, cfg.label_smoothing)
+# Softening of both sides' probabilities in distillation.
+DISTILL_TEMPERATURE = 2.0
+
+
+def training_loss(model, x, y, mask, affect, cfg: Config, teacher_logits=None):
+    logits, out = model.logits_and_affect(x) if cfg.affect_weight > 0 else (model.logits(x), None)
+    loss = restricted_cross_entropy(logits, y, mask, cfg.label_smoothing)
+    if teacher_logits is not None:
+        loss = (1 - cfg.distill) * loss + cfg.distill * distillation_loss(logits, teacher_logits, mask)
+    if out is not None:
+        loss = loss + cfg.affect_weight * F.mse_loss(out, affect)
+    return loss
+
+
+def distillation_loss(logits, teacher_logits, mask):
+    """KL divergence from the teacher's softened probabilities to the student's, over each
+    row's allowed classes, scaled by T^2 so its gradients weigh as the label loss's."""
+    t = DISTILL_TEMPERATURE
+    target = F.softmax(teacher_logits.masked_fill(~mask, -1e4) / t, dim=-1)
+    logp = F.log_softmax(logits.masked_fill(~mask, -1e4) / t, dim=-1)
+    kl = (target * (target.clamp_min(1e-8).log() - logp)).masked_fill(~mask, 0.0)
+    return kl.sum(dim=1).mean() * t * t
+
+
+def load_teacher(path: str, fs: FeatureSet):
+    """A window model's fold weights, frozen, for `Config.teacher`."""
+    saved = torch.load(path, weights_only=False)
+    config = saved["info"]["config"]
+    if config["arch"].get("causal") or config.get("adapt"):
+        raise SystemExit(f"{path}: a teacher must be a window model without adaptation")
+    teacher = MODELS[config["model"]](fs.dim, fs.n_mfcc, **config["arch"])
+    teacher.load_state_dict(saved["state"])
+    teacher.eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    return teacher
+
+
+@torch.no_grad()
+def teacher_logits(teacher, x: torch.Tensor, span) -> torch.Tensor:
+    """The teacher's logits on each row's window: with context, the `length` frames
+    before each row's end; otherwise the whole row."""
+    if span is not None:
+        ends, length = span
+        idx = ends[:, None] - length + torch.arange(length)[None, :]
+        x = torch.gather(x, 1, idx[:, :, None].expand(-1, -1, x.shape[2]))
+    return teacher.logits(x)
 
 
 @torch.no_grad()
@@ -399,6 +446,7 @@ def train_model(fs: FeatureSet, train: list[Instance], val: list[Instance], cfg:
     window = {"window": fs.window_frames} if cfg.arch.get("causal") else {}
     model = MODELS[cfg.model](fs.dim, fs.n_mfcc, **cfg.arch, **window)
     sampler = Sampler(fs, train, cfg, rng)
+    teacher = load_teacher(cfg.teacher, fs) if cfg.teacher else None
     if sampler.prior is not None:
         model.adapt_prior, model.adapt_mode = sampler.prior, "file"
     mean, std = normalisation_stats(sampler, model.norm, getattr(model, "mfcc", None))
@@ -435,8 +483,9 @@ def train_model(fs: FeatureSet, train: list[Instance], val: list[Instance], cfg:
             if adversary is not None:
                 progress = (epoch * cfg.steps_per_epoch + len(losses)) / total
                 loss = adversarial_loss(model, adversary, x, y, mask, affect, sampler.last_corpora, cfg, progress)
-            elif cfg.corpus_shares or cfg.affect_weight > 0:
-                loss = training_loss(model, x, y, mask, affect, cfg)
+            elif cfg.corpus_shares or cfg.affect_weight > 0 or teacher is not None:
+                soft = teacher_logits(teacher, x, sampler.last_span if cfg.context else None) if teacher else None
+                loss = training_loss(model, x, y, mask, affect, cfg, soft)
             elif cfg.mixup > 0:
                 lam = float(rng.beta(cfg.mixup, cfg.mixup))
                 perm = torch.from_numpy(rng.permutation(len(y)))
