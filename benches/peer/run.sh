@@ -38,6 +38,10 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 head -n 2 "$list" | xargs "$PY" benches/peer/peer.py >/dev/null 2>&1
 echo "$(wc -l <"$list") files, $audio_s s of audio; one core each, alternating"
 models=${PEER_MODELS:-default}
+# The peer slows down far more than emotty when other work shares the machine (on a
+# loaded host its time doubled while emotty's did not): quote figures from an idle one.
+load() { cut -d' ' -f1 /proc/loadavg; }
+echo "load average (1 min) before: $(load)"
 for round in 1 2 3; do
     line="$round"
     for m in $models; do
@@ -64,3 +68,4 @@ BEGIN { n = split(models, name, " ") }
     for (i = 1; i <= n; i++)
         printf "median: emotty (%s) is %.2f times as fast as the peer pipeline\n", name[i], median(r[i, 1], r[i, 2], r[i, 3])
 }'
+echo "load average (1 min) after: $(load)"
