@@ -278,11 +278,13 @@ def adversarial_loss(model, adversary, x, y, mask, affect, corpora, cfg: Config,
 DISTILL_TEMPERATURE = 2.0
 
 
-def training_loss(model, x, y, mask, affect, cfg: Config, teacher_logits=None):
+def training_loss(model, x, y, mask, affect, cfg: Config, soft=None):
+    """The class loss on the labels (blended with the teacher's logits `soft` where
+    given) plus the arousal/valence loss."""
     logits, out = model.logits_and_affect(x) if cfg.affect_weight > 0 else (model.logits(x), None)
     loss = restricted_cross_entropy(logits, y, mask, cfg.label_smoothing)
-    if teacher_logits is not None:
-        loss = (1 - cfg.distill) * loss + cfg.distill * distillation_loss(logits, teacher_logits, mask)
+    if soft is not None:
+        loss = (1 - cfg.distill) * loss + cfg.distill * distillation_loss(logits, soft, mask)
     if out is not None:
         loss = loss + cfg.affect_weight * F.mse_loss(out, affect)
     return loss
