@@ -214,6 +214,8 @@ def make_config(args, model: str | None = None, split: str | None = None, **over
     if args.teacher:
         if split is None:
             raise SystemExit(f"--teacher: `{args.cmd}` does not train with a teacher (cv and loco do)")
+        if args.adversary:
+            raise SystemExit("--teacher: not with --adversary (the adversary's loss has no teacher term)")
         teacher = args.teacher.format(split=split)
         if not Path(teacher).is_file():
             raise SystemExit(f"--teacher: {teacher}: no such weights file")

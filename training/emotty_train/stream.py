@@ -23,8 +23,7 @@ import numpy as np
 import torch
 
 from .data import FeatureSet, index_tess_words, uar
-from .models import MODELS
-from .train import predict_clips, window_outputs
+from .train import load_weights, predict_clips, window_outputs
 
 
 @torch.no_grad()
@@ -80,14 +79,10 @@ def main(argv=None):
     p.add_argument("key", help="cv: the fold; loco: the corpus; export: the .onnx to write")
     p.add_argument("--features", default=str(WORK / "features.npz"))
     args = p.parse_args(argv)
-    saved = torch.load(args.weights, weights_only=False)
     fs = FeatureSet(args.features)
-    arch = saved["info"]["config"]["arch"]
-    if not arch.get("causal"):
+    model, config = load_weights(args.weights, fs)
+    if not config["arch"].get("causal"):
         raise SystemExit(f"{args.weights}: not a causal model")
-    model = MODELS["ours"](fs.dim, fs.n_mfcc, **arch, window=fs.window_frames)
-    model.load_state_dict(saved["state"])
-    model.eval()
     if args.kind == "export":
         from .export import metadata
 
@@ -95,7 +90,7 @@ def main(argv=None):
             fs.frontend,
             fs.schedule,
             fs.label_names,
-            name=saved["info"]["config"]["model"],
+            name=config["model"],
             version="fold",
             description=f"streaming form of {args.weights}; not for shipping",
             training_data="fold training split",

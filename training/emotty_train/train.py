@@ -300,15 +300,23 @@ def distillation_loss(logits, teacher_logits, mask):
     return kl.sum(dim=1).mean() * t * t
 
 
-def load_teacher(path: str, fs: FeatureSet):
-    """A window model's fold weights, frozen, for `Config.teacher`."""
+def load_weights(path: str, fs: FeatureSet):
+    """A fold's saved model (`run` writes `.pt` beside each `.onnx`), in eval mode, and
+    its training configuration."""
     saved = torch.load(path, weights_only=False)
     config = saved["info"]["config"]
+    window = {"window": fs.window_frames} if config["arch"].get("causal") else {}
+    model = MODELS[config["model"]](fs.dim, fs.n_mfcc, **config["arch"], **window)
+    model.load_state_dict(saved["state"])
+    model.eval()
+    return model, config
+
+
+def load_teacher(path: str, fs: FeatureSet):
+    """A window model's fold weights, frozen, for `Config.teacher`."""
+    teacher, config = load_weights(path, fs)
     if config["arch"].get("causal") or config.get("adapt"):
         raise SystemExit(f"{path}: a teacher must be a window model without adaptation")
-    teacher = MODELS[config["model"]](fs.dim, fs.n_mfcc, **config["arch"])
-    teacher.load_state_dict(saved["state"])
-    teacher.eval()
     for p in teacher.parameters():
         p.requires_grad_(False)
     return teacher
