@@ -8,7 +8,7 @@
 //! timeout, so an idle monitor costs next to nothing, and it draws only when the app
 //! says something changed: at most [`FRAME`] apart for keys and log lines,
 //! [`MOVING_FRAME`] apart when only the spectrogram moves, and [`VERDICT_AFTER`] after
-//! any frame for a new window's verdict (two a second), which keeps the bars close to
+//! any frame for a new window's verdict (one per hop), which keeps the bars close to
 //! the audio.
 
 use std::path::PathBuf;
@@ -54,15 +54,23 @@ const MOVING_FRAME: Duration = Duration::from_millis(80);
 /// A new verdict may follow any frame this soon, so its bars reach the screen within
 /// milliseconds of the engine's event instead of waiting out a whole [`FRAME`]...
 const VERDICT_AFTER: Duration = Duration::from_millis(10);
-/// ... as long as the previous verdict frame was at least this long ago. A live source
-/// brings two verdicts a second, so each gets the short gap; a fast source (a pipe,
-/// `--fast`) brings hundreds, and those keep [`FRAME`] apart: at most about 30 frames a
-/// second either way.
+/// ... as long as the previous verdict frame was at least [`verdict_spacing`] ago. A
+/// live source brings one verdict per hop, so each gets the short gap; a fast source
+/// (a pipe, `--fast`) brings hundreds a second, and those keep [`FRAME`] apart: at most
+/// about 30 frames a second either way.
 const VERDICT_SPACING: Duration = Duration::from_millis(250);
 
+/// How long after the previous verdict frame a verdict still counts as live-paced:
+/// three quarters of the hop (verdicts reach the monitor with the source's chunk
+/// jitter), between [`FRAME`] and [`VERDICT_SPACING`], so a streaming model's 0.24 s
+/// hop gets the short gap as a window model's 0.5 s does.
+fn verdict_spacing(hop_s: f64) -> Duration {
+    Duration::from_secs_f64((hop_s * 0.75).max(0.0)).clamp(FRAME, VERDICT_SPACING)
+}
+
 /// How long after the last frame a verdict may be drawn.
-fn verdict_gap(since_verdict: Duration) -> Duration {
-    if since_verdict >= VERDICT_SPACING {
+fn verdict_gap(since_verdict: Duration, spacing: Duration) -> Duration {
+    if since_verdict >= spacing {
         VERDICT_AFTER
     } else {
         FRAME
@@ -273,6 +281,7 @@ fn event_loop(
     let mut last_draw: Option<Instant> = None;
     let mut last_verdict: Option<Instant> = None;
     let mut pending: Vec<Pending> = Vec::new();
+    let spacing = verdict_spacing(edge.config.hop_s);
     loop {
         // A hung-up terminal (SSH dropped) counts as SIGHUP even before the signal
         // lands: crossterm must not be asked to read from it (see `hung_up`).
@@ -288,7 +297,7 @@ fn event_loop(
         // How long we may wait: until a frame is due if something changed, else idle.
         let since_draw = since(last_draw);
         let wait = match app.redraw() {
-            Redraw::Now => verdict_gap(since(last_verdict)).saturating_sub(since_draw),
+            Redraw::Now => verdict_gap(since(last_verdict), spacing).saturating_sub(since_draw),
             Redraw::Urgent => FRAME.saturating_sub(since_draw),
             Redraw::Moving => MOVING_FRAME.saturating_sub(since_draw),
             Redraw::None => IDLE,
@@ -343,7 +352,7 @@ fn event_loop(
         let since_draw = since(last_draw);
         let redraw = app.redraw();
         let due = match redraw {
-            Redraw::Now => since_draw >= verdict_gap(since(last_verdict)),
+            Redraw::Now => since_draw >= verdict_gap(since(last_verdict), spacing),
             Redraw::Urgent => since_draw >= FRAME,
             Redraw::Moving => since_draw >= MOVING_FRAME,
             Redraw::None => false,
@@ -362,5 +371,28 @@ fn event_loop(
                 log.drawn(&mut pending, app.emotion.latest_window());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_verdicts_get_the_short_gap_at_any_hop_and_fast_ones_a_frame() {
+        for hop in [0.24, 0.5, 1.0] {
+            let spacing = verdict_spacing(hop);
+            // A live verdict arrives one hop after the previous one, give or take a chunk.
+            let live = Duration::from_secs_f64(hop - 0.02);
+            assert_eq!(verdict_gap(live, spacing), VERDICT_AFTER, "hop {hop}");
+            // A fast source's verdicts arrive milliseconds apart.
+            let fast = Duration::from_millis(3);
+            assert_eq!(verdict_gap(fast, spacing), FRAME, "hop {hop}");
+        }
+        // A 10 ms hop still draws at most one verdict frame per FRAME.
+        assert_eq!(verdict_spacing(0.01), FRAME);
+        assert_eq!(verdict_spacing(0.5), VERDICT_SPACING);
+        let at_stream_hop = verdict_spacing(0.24).as_secs_f64();
+        assert!((at_stream_hop - 0.18).abs() < 1e-6, "{at_stream_hop}");
     }
 }
