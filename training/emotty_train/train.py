@@ -52,9 +52,10 @@ class Config:
     adversary: float = 0.0
     # A window model's weights (`.pt`) trained on the same split: the student's class
     # probabilities are pulled towards the teacher's on the same window (weight `distill`
-    # of the class loss; the rest stays on the labels). A causal model sees less of each
-    # window than a bidirectional one; the teacher's soft verdicts tell it what the
-    # window as a whole says (Hinton et al., 2015).
+    # of the class loss; the rest stays on the labels), and its arousal and valence
+    # towards the teacher's by the same share where both rate them. A causal model sees
+    # less of each window than a bidirectional one; the teacher's soft verdicts tell it
+    # what the window as a whole says (Hinton et al., 2015).
     teacher: str = ""
     distill: float = 0.5
     val_every: int = 1  # validate every N epochs (and after the last)
@@ -279,14 +280,19 @@ DISTILL_TEMPERATURE = 2.0
 
 
 def training_loss(model, x, y, mask, affect, cfg: Config, soft=None):
-    """The class loss on the labels (blended with the teacher's logits `soft` where
-    given) plus the arousal/valence loss."""
+    """The class loss on the labels plus the arousal/valence loss on the targets, each
+    blended with the teacher's (`soft`: its logits and its arousal/valence or None)
+    where given."""
     logits, out = model.logits_and_affect(x) if cfg.affect_weight > 0 else (model.logits(x), None)
     loss = restricted_cross_entropy(logits, y, mask, cfg.label_smoothing)
-    if soft is not None:
-        loss = (1 - cfg.distill) * loss + cfg.distill * distillation_loss(logits, soft, mask)
+    soft_logits, soft_affect = soft if soft is not None else (None, None)
+    if soft_logits is not None:
+        loss = (1 - cfg.distill) * loss + cfg.distill * distillation_loss(logits, soft_logits, mask)
     if out is not None:
-        loss = loss + cfg.affect_weight * F.mse_loss(out, affect)
+        affect_loss = F.mse_loss(out, affect)
+        if soft_affect is not None:
+            affect_loss = (1 - cfg.distill) * affect_loss + cfg.distill * F.mse_loss(out, soft_affect)
+        loss = loss + cfg.affect_weight * affect_loss
     return loss
 
 
@@ -323,14 +329,15 @@ def load_teacher(path: str, fs: FeatureSet):
 
 
 @torch.no_grad()
-def teacher_logits(teacher, x: torch.Tensor, span) -> torch.Tensor:
-    """The teacher's logits on each row's window: with context, the `length` frames
-    before each row's end; otherwise the whole row."""
+def teacher_logits(teacher, x: torch.Tensor, span):
+    """The teacher's logits and arousal/valence (None without an affect head) on each
+    row's window: with context, the `length` frames before each row's end; otherwise the
+    whole row."""
     if span is not None:
         ends, length = span
         idx = ends[:, None] - length + torch.arange(length)[None, :]
         x = torch.gather(x, 1, idx[:, :, None].expand(-1, -1, x.shape[2]))
-    return teacher.logits(x)
+    return teacher.logits_and_affect(x)
 
 
 @torch.no_grad()
