@@ -7,9 +7,9 @@
 //! blocks on the engine's channel (or, without a source, on the keyboard) with a
 //! timeout, so an idle monitor costs next to nothing, and it draws only when the app
 //! says something changed: at most [`FRAME`] apart for keys and log lines,
-//! [`MOVING_FRAME`] apart when only the spectrogram moves, and [`VERDICT_AFTER`] after
-//! any frame for a new window's verdict (one per hop), which keeps the bars close to
-//! the audio.
+//! [`MOVING_FRAME`] apart when only the spectrogram moves, and at once
+//! ([`VERDICT_AFTER`]) for a new window's verdict (one per hop), which keeps the bars
+//! close to the audio.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -51,9 +51,13 @@ const FRAME: Duration = Duration::from_millis(33);
 /// At 200×60 in true colour a scrolling frame rewrites most of the screen, and frames
 /// are most of the monitor's CPU.
 const MOVING_FRAME: Duration = Duration::from_millis(80);
-/// A new verdict may follow any frame this soon, so its bars reach the screen within
-/// milliseconds of the engine's event instead of waiting out a whole [`FRAME`]...
-const VERDICT_AFTER: Duration = Duration::from_millis(10);
+/// A new verdict may follow any frame this soon, even one drawn a moment before: the
+/// spectrogram columns of the verdict's audio reach the monitor just ahead of it (the
+/// model runs after the front end) and often get their own frame, and any wait here
+/// is added to every such verdict's latency (a 0.24 s hop is exactly three
+/// spectrogram frames, so it meets one nearly every time). The frame count is the
+/// same either way: one per verdict...
+const VERDICT_AFTER: Duration = Duration::ZERO;
 /// ... as long as the previous verdict frame was at least [`verdict_spacing`] ago. A
 /// live source brings one verdict per hop, so each gets the short gap; a fast source
 /// (a pipe, `--fast`) brings hundreds a second, and those keep [`FRAME`] apart: at most
