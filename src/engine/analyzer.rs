@@ -63,6 +63,19 @@ pub trait StreamSink {
     fn frame(&mut self, frame: &StreamFrame<'_>);
 }
 
+/// Keeps every frame's model input and speech verdict: the sink the engine's unit tests
+/// read a [`FeatureStream`] through.
+#[cfg(test)]
+pub(crate) struct CollectFrames(pub(crate) Vec<(Vec<f32>, bool)>);
+
+#[cfg(test)]
+impl StreamSink for CollectFrames {
+    fn level(&mut self, _: BlockLevel) {}
+    fn frame(&mut self, f: &StreamFrame<'_>) {
+        self.0.push((f.features.to_vec(), f.speech));
+    }
+}
+
 /// Source samples → level, downmix, resampling, VAD, front end, and assembled frames.
 ///
 /// This is the whole signal path of the engine minus the model. `emotty features` runs

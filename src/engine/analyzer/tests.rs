@@ -152,15 +152,6 @@ fn classifying_a_window_gives_what_the_model_gives_for_its_frames() {
     }
 }
 
-struct Frames(Vec<(Vec<f32>, bool)>);
-
-impl StreamSink for Frames {
-    fn level(&mut self, _: BlockLevel) {}
-    fn frame(&mut self, f: &StreamFrame<'_>) {
-        self.0.push((f.features.to_vec(), f.speech));
-    }
-}
-
 #[test]
 fn the_pitch_track_follows_the_voice() {
     let (rate, channels, samples) = fixture(ANGRY);
@@ -170,7 +161,7 @@ fn the_pitch_track_follows_the_voice() {
     };
     let mut stream =
         FeatureStream::new(config.clone(), VadConfig::default(), rate, channels, None).unwrap();
-    let mut frames = Frames(Vec::new());
+    let mut frames = CollectFrames(Vec::new());
     stream.push(&samples, &mut frames).unwrap();
     stream.finish(&mut frames).unwrap();
     assert_eq!(frames.0.len(), samples.len() / 160 + 1);
@@ -236,7 +227,7 @@ fn adaptation_maps_each_window_with_the_speech_heard_up_to_its_end() {
     let model = Arc::new(Model::load(&path).unwrap());
     let prior = model.info().meta.adaptation.clone().unwrap();
     let (rate, channels, samples) = fixture(ANGRY);
-    let mut frames = Frames(Vec::new());
+    let mut frames = CollectFrames(Vec::new());
     let mut stream = FeatureStream::new(
         model.info().meta.frontend.clone(),
         VadConfig::default(),

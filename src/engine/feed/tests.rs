@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::{LEAD_S, RESET_AFTER_S};
 use crate::audio::decode;
 use crate::dsp::level::BlockLevel;
-use crate::engine::analyzer::{FeatureStream, StreamFrame, StreamSink};
+use crate::engine::analyzer::{CollectFrames, FeatureStream, StreamFrame, StreamSink};
 use crate::engine::events::{Event, WindowResult};
 use crate::engine::{AnalysisConfig, Analyzer, default_hop_s};
 use crate::model::Model;
@@ -224,16 +224,6 @@ fn a_fresh_state_starts_on_the_step_grid_even_right_after_a_reset() {
     }
 }
 
-/// Every frame's model input and speech verdict, as the analyzer computes them.
-struct FramesWithSpeech(Vec<(Vec<f32>, bool)>);
-
-impl StreamSink for FramesWithSpeech {
-    fn level(&mut self, _: BlockLevel) {}
-    fn frame(&mut self, f: &StreamFrame<'_>) {
-        self.0.push((f.features.to_vec(), f.speech));
-    }
-}
-
 #[test]
 fn adaptation_maps_each_frame_once_with_what_was_heard_by_then() {
     use crate::engine::adapt::Adaptation;
@@ -251,7 +241,7 @@ fn adaptation_maps_each_frame_once_with_what_was_heard_by_then() {
         None,
     )
     .unwrap();
-    let mut frames = FramesWithSpeech(Vec::new());
+    let mut frames = CollectFrames(Vec::new());
     stream.push(&samples, &mut frames).unwrap();
     stream.finish(&mut frames).unwrap();
     // Independently: each frame mapped with the speech statistics up to and including it.
