@@ -329,7 +329,7 @@ def load_teacher(path: str, fs: FeatureSet):
 
 
 @torch.no_grad()
-def teacher_logits(teacher, x: torch.Tensor, span):
+def teacher_outputs(teacher, x: torch.Tensor, span):
     """The teacher's logits and arousal/valence (None without an affect head) on each
     row's window: with context, the `length` frames before each row's end; otherwise the
     whole row."""
@@ -501,7 +501,7 @@ def train_model(fs: FeatureSet, train: list[Instance], val: list[Instance], cfg:
                 progress = (epoch * cfg.steps_per_epoch + len(losses)) / total
                 loss = adversarial_loss(model, adversary, x, y, mask, affect, sampler.last_corpora, cfg, progress)
             elif cfg.corpus_shares or cfg.affect_weight > 0 or teacher is not None:
-                soft = teacher_logits(teacher, x, sampler.last_span if cfg.context else None) if teacher else None
+                soft = teacher_outputs(teacher, x, sampler.last_span if cfg.context else None) if teacher else None
                 loss = training_loss(model, x, y, mask, affect, cfg, soft)
             elif cfg.mixup > 0:
                 lam = float(rng.beta(cfg.mixup, cfg.mixup))
