@@ -242,6 +242,7 @@ def make_config(args, model: str | None = None, split: str | None = None, **over
         val_every=args.val_every,
         adapt=ours and args.adapt,
         adversary=args.adversary if ours else 0.0,
+        voice_swap=args.voice_swap if ours else 0.0,
         context=args.context if ours else 0,
         teacher=teacher,
         distill=args.distill,
@@ -662,6 +663,7 @@ def run_settings(c: dict) -> str:
         + f", crops {c.get('min_crop', 100)}-300 frames, affect loss {c.get('affect_weight', 0.0):g}"
         + (", per-stream adaptation" if c.get("adapt") else "")
         + (f", corpus adversary {c['adversary']:g}" if c.get("adversary") else "")
+        + (f", voice swaps {c['voice_swap']:g}" if c.get("voice_swap") else "")
         + (f", context {c['context']} frames" if c.get("context") else "")
         + (f", distilled from {Path(c['teacher']).name} (weight {c['distill']:g})" if c.get("teacher") else "")
     )
@@ -801,6 +803,12 @@ def main(argv=None):
         s.add_argument("--cmn", default="all", choices=["all", "c0", "none", "spectral"], help="per-window mean removal")
         s.add_argument("--adapt", action="store_true", help="per-stream feature adaptation (adapt.py)")
         s.add_argument("--adversary", type=float, default=0.0, help="corpus adversary loss weight (0: none)")
+        s.add_argument(
+            "--voice-swap",
+            type=float,
+            default=0.0,
+            help="share of training windows moved towards another training voice's spectral shape (with --cmn c0 or none)",
+        )
         s.add_argument("--channels", type=int, default=128)
         s.add_argument("--ravdess-share", type=float, default=0.6)
         s.add_argument("--shares", default="", help="draws per corpus, e.g. ravdess=0.45,nemo=0.4,tess=0.15")

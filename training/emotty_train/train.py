@@ -50,6 +50,13 @@ class Config:
     # summary (0: none): the summary is pushed to carry nothing that tells the
     # training corpora apart (language, studio, microphone), only what the labels need.
     adversary: float = 0.0
+    # Share of training windows whose voice is swapped: the spectral shape (c1 onwards of
+    # the MFCCs) is moved by part of the difference between another training stream's
+    # mean and the window's own stream's mean (a speaker through one microphone and room,
+    # over all its emotions). What tells voices and channels apart becomes noise; what an
+    # emotion changes within a voice stays. Only useful where the model keeps the window's
+    # spectral shape (`cmn` c0 or none).
+    voice_swap: float = 0.0
     # A window model's weights (`.pt`) trained on the same split: the student's class
     # probabilities are pulled towards the teacher's on the same window (weight `distill`
     # of the class loss; the rest stays on the labels), and its arousal and valence
@@ -122,6 +129,15 @@ class Sampler:
         if cfg.adapt:
             self.prior = adaptation.prior_from(fs, train)
             self.sums = adaptation.stream_sums(fs)
+        # With voice swaps: each training stream's mean speech frame.
+        self.voice_means: dict[tuple[str, int], np.ndarray] = {}
+        if cfg.voice_swap > 0:
+            sums = adaptation.stream_sums(fs)
+            for key in sorted({(i.speaker, i.variant) for i in train if i.variant == 0 or cfg.augment}):
+                n, s1, _ = sums.stream[key]
+                if n > 0:
+                    self.voice_means[key] = (s1 / n).astype(np.float32)
+            self.voice_keys = sorted(self.voice_means)
 
     def group_of(self, corpus: str) -> str:
         if self.cfg.corpus_shares:
@@ -162,6 +178,8 @@ class Sampler:
                 frames = self.fs.frames(inst.row)
                 speech = self.fs.speech_flags(inst.row)
                 xs[b] = frames[self.crop(speech, length) :][:length]
+        if self.voice_means:
+            self.swap_voices(xs, insts)
         if self.prior is not None:
             scale, shift = adaptation.training_affines(self.prior, self.sums, insts, self.rng)
             xs = xs * scale[:, None, :] + shift[:, None, :]
@@ -170,6 +188,17 @@ class Sampler:
         affect = torch.tensor([i.affect for i in insts], dtype=torch.float32)
         self.last_corpora = torch.tensor([self.corpus_ids[i.corpus] for i in insts])
         return torch.from_numpy(xs), y, mask, affect
+
+    def swap_voices(self, xs: np.ndarray, insts: list[Instance]) -> None:
+        """Moves a `voice_swap` share of the windows towards another training stream's
+        spectral shape, by a uniform share of the way (in place)."""
+        lo, hi = 1, self.fs.n_mfcc
+        for b, inst in enumerate(insts):
+            own = self.voice_means.get((inst.speaker, inst.variant))
+            if own is None or self.rng.random() >= self.cfg.voice_swap:
+                continue
+            other = self.voice_means[self.voice_keys[self.rng.integers(len(self.voice_keys))]]
+            xs[b, :, lo:hi] += self.rng.random() * (other[lo:hi] - own[lo:hi])
 
     def with_context(self, insts, lengths, length: int) -> np.ndarray:
         """Windows of `length` frames, each after a random stretch of its clip (up to
