@@ -99,6 +99,7 @@ class Ours(nn.Module):
         n_mfcc: int = 40,
         causal: bool = False,
         window: int = 300,
+        cepstra: int = 0,
     ):
         super().__init__()
         # Causal: every output depends only on the frames before it (convolutions padded
@@ -119,6 +120,14 @@ class Ours(nn.Module):
             causal=causal,
             window=window,
         )
+
+        # With `cepstra` N > 0 the model reads c0 … c(N-1) and the pitch track only: the
+        # higher cepstra are the spectrum's fine structure (harmonics, a voice's and a
+        # microphone's detail), the lower ones its envelope (vocal effort, formants).
+        keep = torch.ones(dim)
+        if cepstra:
+            keep[cepstra:n_mfcc] = 0.0
+        self.register_buffer("keep", keep, persistent=False)
 
         def block(cin, cout, k, stride):
             if causal:
@@ -164,7 +173,7 @@ class Ours(nn.Module):
         self.register_buffer("temperature", torch.ones(()))
 
     def pooled(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.norm(x)
+        x = self.norm(x) * self.keep
         h = self.conv(x.transpose(1, 2)).transpose(1, 2)
         h, _ = self.lstm(h)
         if self.pool_span is not None:

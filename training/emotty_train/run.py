@@ -232,6 +232,7 @@ def make_config(args, model: str | None = None, split: str | None = None, **over
         arch={"cmn": args.cmn, "channels": args.channels, "hidden": args.hidden, "strides": args.strides}
         | ({"rnn": args.rnn} if args.rnn != "lstm" else {})
         | ({"causal": True} if args.causal else {})
+        | ({"cepstra": args.cepstra} if args.cepstra else {})
         | ({"affect": True} if args.affect_weight > 0 else {})
         if ours
         else {},
@@ -658,7 +659,9 @@ def run_settings(c: dict) -> str:
     shares = c.get("corpus_shares") or {"ravdess": c.get("ravdess_share", 0.6), "other": 1 - c.get("ravdess_share", 0.6)}
     return (
         f"{arch.get('channels')} ch, {'causal ' if arch.get('causal') else ''}{arch.get('rnn', 'lstm').upper()} {arch.get('hidden')}, strides {arch.get('strides', [1, 2, 2])}, "
-        f"CMN {arch.get('cmn')}, {c['epochs']} epochs, SWA {c['swa']}, draws "
+        f"CMN {arch.get('cmn')}, "
+        + (f"cepstra c0-c{arch['cepstra'] - 1}, " if arch.get("cepstra") else "")
+        + f"{c['epochs']} epochs, SWA {c['swa']}, draws "
         + " ".join(f"{k} {v:g}" for k, v in shares.items())
         + f", crops {c.get('min_crop', 100)}-300 frames, affect loss {c.get('affect_weight', 0.0):g}"
         + (", per-stream adaptation" if c.get("adapt") else "")
@@ -809,6 +812,7 @@ def main(argv=None):
             default=0.0,
             help="share of training windows moved towards another training voice's spectral shape (with --cmn c0 or none)",
         )
+        s.add_argument("--cepstra", type=int, default=0, help="our model reads only the first N MFCCs (and the pitch track); 0: all")
         s.add_argument("--channels", type=int, default=128)
         s.add_argument("--ravdess-share", type=float, default=0.6)
         s.add_argument("--shares", default="", help="draws per corpus, e.g. ravdess=0.45,nemo=0.4,tess=0.15")

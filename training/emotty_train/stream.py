@@ -157,7 +157,7 @@ class StreamingStep(torch.nn.Module):
             recent, seen = ext[:, t:], (seen + t).clamp(max=float(w))
         else:
             x_c = x
-        y = (x_c - m.norm.mean) / m.norm.std
+        y = (x_c - m.norm.mean) / m.norm.std * m.keep
         new_ctx = []
         for block, ctx in zip(m.conv, (ctx1, ctx2, ctx3)):
             inp = torch.cat([ctx, y], dim=1)
