@@ -217,8 +217,9 @@ def make_config(args, model: str | None = None, split: str | None = None, **over
         if args.adversary:
             raise SystemExit("--teacher: not with --adversary (the adversary's loss has no teacher term)")
         teacher = args.teacher.format(split=split)
-        if not Path(teacher).is_file():
-            raise SystemExit(f"--teacher: {teacher}: no such weights file")
+        for path in teacher.split(","):
+            if not Path(path).is_file():
+                raise SystemExit(f"--teacher: {path}: no such weights file")
     ours = model == "ours"
     cfg = Config(
         model=model,
@@ -668,7 +669,11 @@ def run_settings(c: dict) -> str:
         + (f", corpus adversary {c['adversary']:g}" if c.get("adversary") else "")
         + (f", voice swaps {c['voice_swap']:g}" if c.get("voice_swap") else "")
         + (f", context {c['context']} frames" if c.get("context") else "")
-        + (f", distilled from {Path(c['teacher']).name} (weight {c['distill']:g})" if c.get("teacher") else "")
+        + (
+            f", distilled from {' + '.join(Path(t).name for t in c['teacher'].split(','))} (weight {c['distill']:g})"
+            if c.get("teacher")
+            else ""
+        )
     )
 
 
@@ -828,7 +833,7 @@ def main(argv=None):
             "--teacher",
             default="",
             help="cv/loco: a window model's weights per split to distil from, {split} standing for fold0… or loco-nemo…, "
-            "e.g. work/folds/ours-b-{split}.pt",
+            "e.g. work/folds/ours-b-{split}.pt; several joined by commas are averaged",
         )
         s.add_argument("--distill", type=float, default=0.5, help="weight of the teacher's verdicts in the class loss")
         s.add_argument("--causal", action="store_true", help="causal convolutions and a unidirectional LSTM (a model that can stream)")

@@ -348,13 +348,37 @@ def load_weights(path: str, fs: FeatureSet):
 
 
 def load_teacher(path: str, fs: FeatureSet):
-    """A window model's fold weights, frozen, for `Config.teacher`."""
-    teacher, config = load_weights(path, fs)
-    if config["arch"].get("causal") or config.get("adapt"):
-        raise SystemExit(f"{path}: a teacher must be a window model without adaptation")
-    for p in teacher.parameters():
-        p.requires_grad_(False)
-    return teacher
+    """A window model's fold weights, frozen, for `Config.teacher`; several paths joined
+    by commas make an `Ensemble` of them."""
+    paths = [p for p in path.split(",") if p]
+    teachers = []
+    for p in paths:
+        teacher, config = load_weights(p, fs)
+        if config["arch"].get("causal") or config.get("adapt"):
+            raise SystemExit(f"{p}: a teacher must be a window model without adaptation")
+        for param in teacher.parameters():
+            param.requires_grad_(False)
+        teachers.append(teacher)
+    return teachers[0] if len(teachers) == 1 else Ensemble(teachers)
+
+
+class Ensemble(torch.nn.Module):
+    """Several teachers as one: their softened class probabilities averaged (returned as
+    logits whose softened softmax is that average) and their arousal and valence
+    averaged. Models trained differently err differently, and their average verdict is
+    a better teacher than either (`training/RESULTS.md`, ensemble distillation)."""
+
+    def __init__(self, teachers):
+        super().__init__()
+        self.teachers = torch.nn.ModuleList(teachers)
+
+    def logits_and_affect(self, x: torch.Tensor):
+        t = DISTILL_TEMPERATURE
+        outs = [m.logits_and_affect(x) for m in self.teachers]
+        p = torch.stack([F.softmax(lg / t, dim=-1) for lg, _ in outs]).mean(dim=0)
+        affects = [a for _, a in outs if a is not None]
+        affect = torch.stack(affects).mean(dim=0) if affects else None
+        return t * p.clamp_min(1e-8).log(), affect
 
 
 @torch.no_grad()
