@@ -213,7 +213,7 @@ def make_config(args, model: str | None = None, split: str | None = None, **over
     teacher = ""
     if args.teacher:
         if split is None:
-            raise SystemExit(f"--teacher: `{args.cmd}` does not train with a teacher (cv and loco do)")
+            raise SystemExit(f"--teacher: `{args.cmd}` does not train with a teacher (cv, loco and cross do)")
         if args.adversary:
             raise SystemExit("--teacher: not with --adversary (the adversary's loss has no teacher term)")
         teacher = args.teacher.format(split=split)
@@ -358,7 +358,7 @@ def cmd_cross(args):
                 test.append(inst)
             else:
                 train.append(inst)
-        cfg = make_config(args)
+        cfg = make_config(args, split=f"cross-{held[5:]}")
         print(f"cross-speaker, test {held}: train {len(train)} rows", flush=True)
         model, info = train_model(fs, train, val, cfg)
         r = evaluate(model, fs, test, WORK / "folds" / f"{args.model}{args.tag}-cross-{held[5:]}.onnx", f"{args.model}-cross", info)
@@ -832,7 +832,8 @@ def main(argv=None):
         s.add_argument(
             "--teacher",
             default="",
-            help="cv/loco: a window model's weights per split to distil from, {split} standing for fold0… or loco-nemo…, "
+            help="cv/loco/cross: a window model's weights per split to distil from, {split} standing for fold0…, loco-nemo… "
+            "or cross-OAF…, "
             "e.g. work/folds/ours-b-{split}.pt; several joined by commas are averaged",
         )
         s.add_argument("--distill", type=float, default=0.5, help="weight of the teacher's verdicts in the class loss")
