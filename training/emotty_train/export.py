@@ -19,7 +19,7 @@ import torch
 
 from . import fold_onnx
 from .data import CIRCUMPLEX
-from .models import WithAffect
+from .models import FusedPair, Pair, WithAffect
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -84,6 +84,15 @@ def tanh_gelu(model: torch.nn.Module) -> torch.nn.Module:
 
 def export_onnx(model: torch.nn.Module, dim: int, path: Path, meta: dict) -> None:
     model = tanh_gelu(model).eval()
+    if isinstance(model, Pair):
+        fused = FusedPair(model).eval()
+        # The fused form must be the same function: checked on random windows.
+        with torch.no_grad():
+            x = torch.randn(2, 237, dim, generator=torch.Generator().manual_seed(0)) * 10
+            gap = float((model(x) - fused(x)).abs().max())
+        if gap > 1e-5:
+            raise ValueError(f"{path}: the fused pair differs from the pair by {gap:g}")
+        model = fused
     affect = getattr(model, "affect", None) is not None
     if affect:
         model = WithAffect(model).eval()

@@ -199,6 +199,119 @@ class Ours(nn.Module):
         return torch.softmax(self.logits(x) / self.temperature, dim=-1)
 
 
+class Pair(nn.Module):
+    """Two `Ours` members that read each window through different normalisations, their
+    class probabilities and their arousal and valence averaged.
+
+    One member has the window's mean removed from every value (the model as shipped in
+    1.x), the other from loudness (c0) only, so it keeps the window's spectral shape and
+    pitch level. Each learns from its own loss and neither sees the other's gradients:
+    they stay two views that err differently. Averaged, two such models read RAVDESS and
+    the arousal of an unseen language better than either (`training/RESULTS.md`, "two
+    normalisations averaged"); here they are one graph and one temperature.
+    """
+
+    def __init__(self, dim: int = 40, n_classes: int = 8, cmns: tuple[str, ...] = ("all", "c0"), **kw):
+        super().__init__()
+        kw.pop("cmn", None)  # each member has its own
+        self.members = nn.ModuleList([Ours(dim, n_classes, cmn=c, **kw) for c in cmns])
+        first = self.members[0]
+        self.stride = first.stride
+        self.causal = first.causal
+        # Training code asks `affect is not None` of a model with an affect head.
+        self.affect = first.affect
+        self.pool_span: tuple[torch.Tensor, int] | None = None
+        self.register_buffer("temperature", torch.ones(()))
+
+    def logits_and_affect(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The log of the members' mean probabilities (so that a softmax of it is their
+        average) and their mean arousal and valence."""
+        outs = [m.logits_and_affect(x) for m in self.members]
+        probs = torch.stack([torch.softmax(lg, dim=-1) for lg, _ in outs]).mean(dim=0)
+        affects = [a for _, a in outs if a is not None]
+        affect = torch.stack(affects).mean(dim=0) if affects else None
+        return probs.clamp_min(1e-12).log(), affect
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self.logits_and_affect(x)[0]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.logits(x) / self.temperature, dim=-1)
+
+
+class FusedPair(nn.Module):
+    """A trained `Pair` as one model of twice the width, for export: the same function,
+    computed by grouped convolutions and one LSTM whose weights are block-diagonal.
+
+    tract runs every LSTM as a loop that dispatches its cell once per step, so two
+    members cost two loops; fused, the pair costs one loop of the width of both, about
+    what one member of that width costs. Outputs match the pair's to float rounding.
+    """
+
+    def __init__(self, pair: Pair):
+        super().__init__()
+        a, b = pair.members
+        if a.causal or b.causal:
+            raise ValueError("a causal pair has no fused form")
+        self.norms = nn.ModuleList([a.norm, b.norm])
+        self.register_buffer("keep", torch.cat([a.keep, b.keep]))
+        blocks = []
+        for ba, bb in zip(a.conv, b.conv):
+            ca, cb = ba[0], bb[0]
+            conv = nn.Conv1d(
+                ca.in_channels * 2, ca.out_channels * 2, ca.kernel_size[0], stride=ca.stride[0], padding=ca.padding[0], groups=2
+            )
+            conv.weight.data = torch.cat([ca.weight.data, cb.weight.data])
+            conv.bias.data = torch.cat([ca.bias.data, cb.bias.data])
+            bn = nn.BatchNorm1d(ca.out_channels * 2, eps=ba[1].eps)
+            for name in ("weight", "bias", "running_mean", "running_var"):
+                getattr(bn, name).data = torch.cat([getattr(ba[1], name).data, getattr(bb[1], name).data])
+            blocks.append(nn.Sequential(conv, bn, nn.GELU(approximate=ba[2].approximate)))
+        self.conv = nn.Sequential(*blocks)
+        h, c = a.lstm.hidden_size, a.lstm.input_size
+        self.hidden = h
+        self.lstm = nn.LSTM(2 * c, 2 * h, batch_first=True, bidirectional=True)
+        for suffix in ("_l0", "_l0_reverse"):
+            w_ih = torch.zeros(8 * h, 2 * c)
+            w_hh = torch.zeros(8 * h, 2 * h)
+            b_ih = torch.zeros(8 * h)
+            b_hh = torch.zeros(8 * h)
+            for m, member in enumerate((a, b)):
+                for g in range(4):  # gates i, f, g, o
+                    rows = slice(g * 2 * h + m * h, g * 2 * h + (m + 1) * h)
+                    src = slice(g * h, (g + 1) * h)
+                    w_ih[rows, m * c : (m + 1) * c] = getattr(member.lstm, "weight_ih" + suffix).data[src]
+                    w_hh[rows, m * h : (m + 1) * h] = getattr(member.lstm, "weight_hh" + suffix).data[src]
+                    b_ih[rows] = getattr(member.lstm, "bias_ih" + suffix).data[src]
+                    b_hh[rows] = getattr(member.lstm, "bias_hh" + suffix).data[src]
+            for name, value in (("weight_ih", w_ih), ("weight_hh", w_hh), ("bias_ih", b_ih), ("bias_hh", b_hh)):
+                getattr(self.lstm, name + suffix).data = value
+        self.members = nn.ModuleList([a, b])  # their attention, heads and affect heads
+        self.affect = pair.affect
+        self.register_buffer("temperature", pair.temperature.clone())
+
+    def logits_and_affect(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        x = torch.cat([n(x) for n in self.norms], dim=2) * self.keep
+        y = self.conv(x.transpose(1, 2)).transpose(1, 2)
+        y, _ = self.lstm(y)
+        h = self.hidden
+        probs, affects = [], []
+        for m, member in enumerate(self.members):
+            # This member's units of the forward and backward halves.
+            part = torch.cat([y[:, :, m * h : (m + 1) * h], y[:, :, 2 * h + m * h : 2 * h + (m + 1) * h]], dim=2)
+            att = torch.softmax(member.attention(part), dim=1)
+            pooled = torch.cat([(att * part).sum(dim=1), part.mean(dim=1)], dim=-1)
+            probs.append(torch.softmax(member.head(pooled), dim=-1))
+            if member.affect is not None:
+                affects.append(member.affect(pooled))
+        p = torch.stack(probs).mean(dim=0)
+        affect = torch.stack(affects).mean(dim=0) if affects else None
+        return p.clamp_min(1e-12).log(), affect
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.logits_and_affect(x)[0] / self.temperature, dim=-1)
+
+
 class WithAffect(nn.Module):
     """The exported form of a model with an affect head: calibrated probabilities and
     [arousal, valence], as two outputs."""
@@ -306,7 +419,7 @@ class Baseline3(nn.Module):
 
 
 MODELS = {
-    "ours": lambda dim, n_mfcc, **kw: Ours(dim, n_mfcc=n_mfcc, **kw),
+    "ours": lambda dim, n_mfcc, pair=False, **kw: (Pair(dim, n_mfcc=n_mfcc, **kw) if pair else Ours(dim, n_mfcc=n_mfcc, **kw)),
     "lstm128-dense": lambda dim, n_mfcc, **kw: Baseline1(dim, n_mfcc=n_mfcc),
     "lstm64x2-mean": lambda dim, n_mfcc, **kw: Baseline2(dim, mean_input=True, n_mfcc=n_mfcc),
     "lstm64x2-seq": lambda dim, n_mfcc, **kw: Baseline2(dim, mean_input=False, n_mfcc=n_mfcc),

@@ -234,6 +234,7 @@ def make_config(args, model: str | None = None, split: str | None = None, **over
         | ({"rnn": args.rnn} if args.rnn != "lstm" else {})
         | ({"causal": True} if args.causal else {})
         | ({"cepstra": args.cepstra} if args.cepstra else {})
+        | ({"pair": True} if args.pair else {})
         | ({"affect": True} if args.affect_weight > 0 else {})
         if ours
         else {},
@@ -659,7 +660,8 @@ def run_settings(c: dict) -> str:
     arch = c.get("arch", {})
     shares = c.get("corpus_shares") or {"ravdess": c.get("ravdess_share", 0.6), "other": 1 - c.get("ravdess_share", 0.6)}
     return (
-        f"{arch.get('channels')} ch, {'causal ' if arch.get('causal') else ''}{arch.get('rnn', 'lstm').upper()} {arch.get('hidden')}, strides {arch.get('strides', [1, 2, 2])}, "
+        ("a pair (CMN all and c0) of " if arch.get("pair") else "")
+        + f"{arch.get('channels')} ch, {'causal ' if arch.get('causal') else ''}{arch.get('rnn', 'lstm').upper()} {arch.get('hidden')}, strides {arch.get('strides', [1, 2, 2])}, "
         f"CMN {arch.get('cmn')}, "
         + (f"cepstra c0-c{arch['cepstra'] - 1}, " if arch.get("cepstra") else "")
         + f"{c['epochs']} epochs, SWA {c['swa']}, draws "
@@ -818,6 +820,11 @@ def main(argv=None):
             help="share of training windows moved towards another training voice's spectral shape (with --cmn c0 or none)",
         )
         s.add_argument("--cepstra", type=int, default=0, help="our model reads only the first N MFCCs (and the pitch track); 0: all")
+        s.add_argument(
+            "--pair",
+            action="store_true",
+            help="our model as two members, window mean removed from all values and from c0 only, averaged",
+        )
         s.add_argument("--channels", type=int, default=128)
         s.add_argument("--ravdess-share", type=float, default=0.6)
         s.add_argument("--shares", default="", help="draws per corpus, e.g. ravdess=0.45,nemo=0.4,tess=0.15")

@@ -312,6 +312,9 @@ def training_loss(model, x, y, mask, affect, cfg: Config, soft=None):
     """The class loss on the labels plus the arousal/valence loss on the targets, each
     blended with the teacher's (`soft`: its logits and its arousal/valence or None)
     where given."""
+    if hasattr(model, "members"):
+        # A pair: each member learns from its own loss, as if trained alone.
+        return sum(training_loss(m, x, y, mask, affect, cfg, soft) for m in model.members)
     logits, out = model.logits_and_affect(x) if cfg.affect_weight > 0 else (model.logits(x), None)
     loss = restricted_cross_entropy(logits, y, mask, cfg.label_smoothing)
     soft_logits, soft_affect = soft if soft is not None else (None, None)
@@ -519,8 +522,11 @@ def train_model(fs: FeatureSet, train: list[Instance], val: list[Instance], cfg:
     teacher = load_teacher(cfg.teacher, fs) if cfg.teacher else None
     if sampler.prior is not None:
         model.adapt_prior, model.adapt_mode = sampler.prior, "file"
-    mean, std = normalisation_stats(sampler, model.norm, getattr(model, "mfcc", None))
-    model.norm.set_stats(mean, std)
+    for m in getattr(model, "members", [model]):
+        mean, std = normalisation_stats(sampler, m.norm, getattr(m, "mfcc", None))
+        m.norm.set_stats(mean, std)
+    if cfg.adversary > 0 and hasattr(model, "members"):
+        raise ValueError("the corpus adversary reads one model's pooled summary, not a pair's")
     adversary = None
     params = list(model.parameters())
     if cfg.adversary > 0:
