@@ -253,8 +253,25 @@ class FusedPair(nn.Module):
         a, b = pair.members
         if a.causal or b.causal:
             raise ValueError("a causal pair has no fused form")
-        self.norms = nn.ModuleList([a.norm, b.norm])
-        self.register_buffer("keep", torch.cat([a.keep, b.keep]))
+        # The normalisation is folded into the first convolution, as `fold_onnx` does for
+        # one model: conv_W((x - c) / std) = conv_W'(pad_c(x)) - (W' summed over taps) c,
+        # with W' = W * keep / std per input channel and c each member's centre (its
+        # window mean where it removes one, plus its training mean). tract then never
+        # broadcasts over a 42-wide frame, which cost about a sixth of a model's time.
+        centre_masks, offsets, scales = [], [], []
+        for member in (a, b):
+            norm = member.norm
+            if not norm.per_window_mean or norm.mean_from or norm.causal:
+                raise ValueError("a fused pair needs members with CMN all or c0")
+            mask = torch.zeros(norm.mean.shape[0])
+            mask[: norm.mean_dims if norm.mean_dims is not None else mask.shape[0]] = 1.0
+            centre_masks.append(mask)
+            offsets.append(norm.mean.clone())
+            scales.append(member.keep / norm.std)
+        self.register_buffer("centre_mask", torch.cat(centre_masks))
+        self.register_buffer("offset", torch.cat(offsets))
+        first_a, first_b = a.conv[0][0], b.conv[0][0]
+        self.pad = first_a.padding[0]
         blocks = []
         for ba, bb in zip(a.conv, b.conv):
             ca, cb = ba[0], bb[0]
@@ -267,6 +284,15 @@ class FusedPair(nn.Module):
             for name in ("weight", "bias", "running_mean", "running_var"):
                 getattr(bn, name).data = torch.cat([getattr(ba[1], name).data, getattr(bb[1], name).data])
             blocks.append(nn.Sequential(conv, bn, nn.GELU(approximate=ba[2].approximate)))
+        first = blocks[0][0]
+        cout, dim = first.out_channels // 2, first.in_channels // 2
+        first.weight.data = first.weight.data * torch.cat(scales).view(2, dim).repeat_interleave(cout, 0)[:, :, None]
+        first.padding = (0,)
+        tap = torch.zeros(2 * dim, 2 * cout)
+        for g in range(2):
+            w = first.weight.data[g * cout : (g + 1) * cout].sum(dim=2)  # [cout, dim]
+            tap[g * dim : (g + 1) * dim, g * cout : (g + 1) * cout] = w.T
+        self.register_buffer("tap_sum", tap)
         self.conv = nn.Sequential(*blocks)
         h, c = a.lstm.hidden_size, a.lstm.input_size
         self.hidden = h
@@ -291,8 +317,16 @@ class FusedPair(nn.Module):
         self.register_buffer("temperature", pair.temperature.clone())
 
     def logits_and_affect(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        x = torch.cat([n(x) for n in self.norms], dim=2) * self.keep
-        y = self.conv(x.transpose(1, 2)).transpose(1, 2)
+        both = torch.cat([x, x], dim=2)
+        mean = x.mean(dim=1, keepdim=True)
+        centre = torch.cat([mean, mean], dim=2) * self.centre_mask + self.offset  # [B, 1, 2 dim]
+        if self.pad:
+            edge = centre.expand(-1, self.pad, -1)
+            both = torch.cat([edge, both, edge], dim=1)
+        first = self.conv[0]
+        y = first[0](both.transpose(1, 2)) - (centre @ self.tap_sum).transpose(1, 2)
+        y = first[2](first[1](y))
+        y = self.conv[2](self.conv[1](y)).transpose(1, 2)
         y, _ = self.lstm(y)
         h = self.hidden
         probs, affects = [], []
