@@ -213,7 +213,7 @@ def make_config(args, model: str | None = None, split: str | None = None, **over
     teacher = ""
     if args.teacher:
         if split is None:
-            raise SystemExit(f"--teacher: `{args.cmd}` does not train with a teacher (cv, loco and cross do)")
+            raise SystemExit(f"--teacher: `{args.cmd}` does not train with a teacher (cv, loco, cross and final do)")
         if args.adversary:
             raise SystemExit("--teacher: not with --adversary (the adversary's loss has no teacher term)")
         teacher = args.teacher.format(split=split)
@@ -501,7 +501,7 @@ def cmd_final(args):
         epochs = int(round(statistics.median(f["train"]["best_epoch"] for f in cv["folds"].values())))
     else:
         raise SystemExit(f"{cv_path}: run `cv --model ours` first (it chooses the epochs)")
-    cfg = make_config(args, epochs=epochs, patience=10**6)
+    cfg = make_config(args, split="final", epochs=epochs, patience=10**6)
     fingerprint = json.dumps({k: v for k, v in vars(cfg).items() if k != "log"}, sort_keys=True)
     cache = WORK / f"final{args.tag}.pt"
     model = MODELS["ours"](fs.dim, fs.n_mfcc, **cfg.arch, **({"window": fs.window_frames} if cfg.arch.get("causal") else {}))
@@ -516,10 +516,12 @@ def cmd_final(args):
         print(f"final model: all {len(fs.instances)} rows, {epochs} epochs", flush=True)
         model, info = train_model(fs, fs.instances, [], cfg)
         prior = getattr(model, "adapt_prior", None)
-        torch.save(
-            {"config": fingerprint, "state": model.state_dict(), "info": info, "adapt": prior.to_json() if prior else None},
-            cache,
-        )
+        info["config"] = {k: v for k, v in vars(cfg).items() if k != "log"}
+        saved = {"config": fingerprint, "state": model.state_dict(), "info": info, "adapt": prior.to_json() if prior else None}
+        torch.save(saved, cache)
+        # The same weights where a teacher's are looked for (`--teacher …-{split}.pt`
+        # with split `final`), so a final model can be distilled from final models.
+        torch.save(saved, WORK / "folds" / f"{args.model}{args.tag}-final.pt")
     prior = getattr(model, "adapt_prior", None)
     corpora = sorted({i.corpus for i in fs.instances})
     metrics = {
@@ -839,8 +841,8 @@ def main(argv=None):
         s.add_argument(
             "--teacher",
             default="",
-            help="cv/loco/cross: a window model's weights per split to distil from, {split} standing for fold0…, loco-nemo… "
-            "or cross-OAF…, "
+            help="cv/loco/cross/final: a window model's weights per split to distil from, {split} standing for fold0…, "
+            "loco-nemo…, cross-OAF… or final, "
             "e.g. work/folds/ours-b-{split}.pt; several joined by commas are averaged",
         )
         s.add_argument("--distill", type=float, default=0.5, help="weight of the teacher's verdicts in the class loss")
