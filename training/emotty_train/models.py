@@ -199,6 +199,15 @@ class Ours(nn.Module):
         return torch.softmax(self.logits(x) / self.temperature, dim=-1)
 
 
+def average_verdicts(outs, t: float = 1.0):
+    """Several models' (logits, arousal/valence or None) as one: logits whose softmax at
+    temperature `t` is the mean of theirs at `t`, and their mean arousal and valence."""
+    probs = torch.stack([torch.softmax(lg / t, dim=-1) for lg, _ in outs]).mean(dim=0)
+    affects = [a for _, a in outs if a is not None]
+    affect = torch.stack(affects).mean(dim=0) if affects else None
+    return t * probs.clamp_min(1e-12).log(), affect
+
+
 class Pair(nn.Module):
     """Two `Ours` members that read each window through different normalisations, their
     class probabilities and their arousal and valence averaged.
@@ -206,9 +215,10 @@ class Pair(nn.Module):
     One member has the window's mean removed from every value (the model as shipped in
     1.x), the other from loudness (c0) only, so it keeps the window's spectral shape and
     pitch level. Each learns from its own loss and neither sees the other's gradients:
-    they stay two views that err differently. Averaged, two such models read RAVDESS and
-    the arousal of an unseen language better than either (`training/RESULTS.md`, "two
-    normalisations averaged"); here they are one graph and one temperature.
+    they stay two views that err differently. Two full-size models of these kinds,
+    averaged, read RAVDESS and the arousal of an unseen language better than either
+    (`training/RESULTS.md`, "two normalisations averaged"); here they are one graph and
+    one temperature, each member as wide as `channels` and `hidden` say.
     """
 
     def __init__(self, dim: int = 40, n_classes: int = 8, cmns: tuple[str, ...] = ("all", "c0"), **kw):
@@ -226,11 +236,7 @@ class Pair(nn.Module):
     def logits_and_affect(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The log of the members' mean probabilities (so that a softmax of it is their
         average) and their mean arousal and valence."""
-        outs = [m.logits_and_affect(x) for m in self.members]
-        probs = torch.stack([torch.softmax(lg, dim=-1) for lg, _ in outs]).mean(dim=0)
-        affects = [a for _, a in outs if a is not None]
-        affect = torch.stack(affects).mean(dim=0) if affects else None
-        return probs.clamp_min(1e-12).log(), affect
+        return average_verdicts([m.logits_and_affect(x) for m in self.members])
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         return self.logits_and_affect(x)[0]
@@ -270,8 +276,7 @@ class FusedPair(nn.Module):
             scales.append(member.keep / norm.std)
         self.register_buffer("centre_mask", torch.cat(centre_masks))
         self.register_buffer("offset", torch.cat(offsets))
-        first_a, first_b = a.conv[0][0], b.conv[0][0]
-        self.pad = first_a.padding[0]
+        self.pad = a.conv[0][0].padding[0]
         blocks = []
         for ba, bb in zip(a.conv, b.conv):
             ca, cb = ba[0], bb[0]
@@ -329,18 +334,14 @@ class FusedPair(nn.Module):
         y = self.conv[2](self.conv[1](y)).transpose(1, 2)
         y, _ = self.lstm(y)
         h = self.hidden
-        probs, affects = [], []
+        outs = []
         for m, member in enumerate(self.members):
             # This member's units of the forward and backward halves.
             part = torch.cat([y[:, :, m * h : (m + 1) * h], y[:, :, 2 * h + m * h : 2 * h + (m + 1) * h]], dim=2)
             att = torch.softmax(member.attention(part), dim=1)
             pooled = torch.cat([(att * part).sum(dim=1), part.mean(dim=1)], dim=-1)
-            probs.append(torch.softmax(member.head(pooled), dim=-1))
-            if member.affect is not None:
-                affects.append(member.affect(pooled))
-        p = torch.stack(probs).mean(dim=0)
-        affect = torch.stack(affects).mean(dim=0) if affects else None
-        return p.clamp_min(1e-12).log(), affect
+            outs.append((member.head(pooled), member.affect(pooled) if member.affect is not None else None))
+        return average_verdicts(outs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.softmax(self.logits_and_affect(x)[0] / self.temperature, dim=-1)

@@ -18,7 +18,7 @@ from .data import (
     uar,
 )
 from . import adapt as adaptation
-from .models import MODELS
+from .models import MODELS, average_verdicts
 
 
 @dataclass
@@ -366,22 +366,17 @@ def load_teacher(path: str, fs: FeatureSet):
 
 
 class Ensemble(torch.nn.Module):
-    """Several teachers as one: their softened class probabilities averaged (returned as
-    logits whose softened softmax is that average) and their arousal and valence
-    averaged. Models trained differently err differently, and their average verdict is
-    a better teacher than either (`training/RESULTS.md`, ensemble distillation)."""
+    """Several teachers as one: their class probabilities at the distillation temperature
+    averaged (`models.average_verdicts`), and their arousal and valence. Models trained
+    differently err differently, and their average is right more often than either
+    (`training/RESULTS.md`, "two normalisations averaged")."""
 
     def __init__(self, teachers):
         super().__init__()
         self.teachers = torch.nn.ModuleList(teachers)
 
     def logits_and_affect(self, x: torch.Tensor):
-        t = DISTILL_TEMPERATURE
-        outs = [m.logits_and_affect(x) for m in self.teachers]
-        p = torch.stack([F.softmax(lg / t, dim=-1) for lg, _ in outs]).mean(dim=0)
-        affects = [a for _, a in outs if a is not None]
-        affect = torch.stack(affects).mean(dim=0) if affects else None
-        return t * p.clamp_min(1e-8).log(), affect
+        return average_verdicts([m.logits_and_affect(x) for m in self.teachers], DISTILL_TEMPERATURE)
 
 
 @torch.no_grad()
