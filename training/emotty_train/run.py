@@ -362,6 +362,8 @@ def cmd_cross(args):
         cfg = make_config(args, split=f"cross-{held[5:]}")
         print(f"cross-speaker, test {held}: train {len(train)} rows", flush=True)
         model, info = train_model(fs, train, val, cfg)
+        info["log"] = cfg.log
+        info["config"] = {k: v for k, v in vars(cfg).items() if k != "log"}
         r = evaluate(model, fs, test, WORK / "folds" / f"{args.model}{args.tag}-cross-{held[5:]}.onnx", f"{args.model}-cross", info)
         results = store(out_path, "runs", held, r, results)
         print(f"test {held}: accuracy {r['tess'].get('accuracy', float('nan')):.3f}, UAR {r['tess'].get('uar', float('nan')):.3f}", flush=True)
