@@ -297,6 +297,13 @@ def parse_shares(text: str) -> dict:
 _FS: FeatureSet | None = None
 
 
+def record_config(info: dict, cfg: Config) -> None:
+    """Keeps a run's training log and settings with its results and weights: the report
+    reads the settings, and `load_weights` rebuilds the model (a teacher) from them."""
+    info["log"] = cfg.log
+    info["config"] = {k: v for k, v in vars(cfg).items() if k != "log"}
+
+
 def _cv_fold(job):
     """One fold, in a worker process (the archive is shared copy-on-write after fork)."""
     args, k = job
@@ -305,8 +312,7 @@ def _cv_fold(job):
     print(f"fold {k}: train {len(train)} rows, val {len(val)}, test {len(test)}; model {args.model}", flush=True)
     cfg = make_config(args, split=f"fold{k}")
     model, info = train_model(fs, train, val, cfg, verbose=args.jobs == 1)
-    info["log"] = cfg.log
-    info["config"] = {k2: v for k2, v in vars(cfg).items() if k2 != "log"}
+    record_config(info, cfg)
     r = evaluate(model, fs, test, WORK / "folds" / f"{args.model}{args.tag}-fold{k}.onnx", f"{args.model}-fold{k}", info)
     rav, tess = r.get("ravdess", {}), r.get("tess", {})
     print(f"fold {k}: val UAR {info['val_uar']:.3f}; test RAVDESS UAR {rav.get('uar', float('nan')):.3f} "
@@ -362,8 +368,7 @@ def cmd_cross(args):
         cfg = make_config(args, split=f"cross-{held[5:]}")
         print(f"cross-speaker, test {held}: train {len(train)} rows", flush=True)
         model, info = train_model(fs, train, val, cfg)
-        info["log"] = cfg.log
-        info["config"] = {k: v for k, v in vars(cfg).items() if k != "log"}
+        record_config(info, cfg)
         r = evaluate(model, fs, test, WORK / "folds" / f"{args.model}{args.tag}-cross-{held[5:]}.onnx", f"{args.model}-cross", info)
         results = store(out_path, "runs", held, r, results)
         print(f"test {held}: accuracy {r['tess'].get('accuracy', float('nan')):.3f}, UAR {r['tess'].get('uar', float('nan')):.3f}", flush=True)
@@ -379,8 +384,7 @@ def _loco_run(job):
     print(f"leave {held} out: train {len(train)} rows, val {len(val)}, test {len(test)}", flush=True)
     cfg = make_config(args, split=f"loco-{held}")
     model, info = train_model(fs, train, val, cfg, verbose=args.jobs == 1)
-    info["log"] = cfg.log
-    info["config"] = {k2: v for k2, v in vars(cfg).items() if k2 != "log"}
+    record_config(info, cfg)
     r = evaluate(model, fs, test, WORK / "folds" / f"{args.model}{args.tag}-loco-{held}.onnx", f"{args.model}-loco", info)
     c = r[held]
     print(f"leave {held} out: UAR {c.get('uar', float('nan')):.3f}, restricted {c['restricted_uar']:.3f}, "
@@ -518,7 +522,7 @@ def cmd_final(args):
         print(f"final model: all {len(fs.instances)} rows, {epochs} epochs", flush=True)
         model, info = train_model(fs, fs.instances, [], cfg)
         prior = getattr(model, "adapt_prior", None)
-        info["config"] = {k: v for k, v in vars(cfg).items() if k != "log"}
+        record_config(info, cfg)
         saved = {"config": fingerprint, "state": model.state_dict(), "info": info, "adapt": prior.to_json() if prior else None}
         torch.save(saved, cache)
         # The same weights where a teacher's are looked for (`--teacher …-{split}.pt`
