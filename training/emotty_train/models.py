@@ -223,11 +223,13 @@ class Pair(nn.Module):
 
     def __init__(self, dim: int = 40, n_classes: int = 8, cmns: tuple[str, ...] = ("all", "c0"), **kw):
         super().__init__()
+        if kw.get("causal"):
+            # Its members would not see the training context's pooling span.
+            raise ValueError("a pair is a window model; a causal one has no pair form")
         kw.pop("cmn", None)  # each member has its own
         self.members = nn.ModuleList([Ours(dim, n_classes, cmn=c, **kw) for c in cmns])
         first = self.members[0]
         self.stride = first.stride
-        self.causal = first.causal
         # Training code asks `affect is not None` of a model with an affect head.
         self.affect = first.affect
         self.pool_span: tuple[torch.Tensor, int] | None = None
@@ -257,8 +259,6 @@ class FusedPair(nn.Module):
     def __init__(self, pair: Pair):
         super().__init__()
         a, b = pair.members
-        if a.causal or b.causal:
-            raise ValueError("a causal pair has no fused form")
         # The normalisation is folded into the first convolution, as `fold_onnx` does for
         # one model: conv_W((x - c) / std) = conv_W'(pad_c(x)) - (W' summed over taps) c,
         # with W' = W * keep / std per input channel and c each member's centre (its

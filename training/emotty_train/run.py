@@ -670,7 +670,7 @@ def run_settings(c: dict) -> str:
     return (
         ("a pair (CMN all and c0) of " if arch.get("pair") else "")
         + f"{arch.get('channels')} ch, {'causal ' if arch.get('causal') else ''}{arch.get('rnn', 'lstm').upper()} {arch.get('hidden')}, strides {arch.get('strides', [1, 2, 2])}, "
-        f"CMN {arch.get('cmn')}, "
+        + ("" if arch.get("pair") else f"CMN {arch.get('cmn')}, ")
         + (f"cepstra c0-c{arch['cepstra'] - 1}, " if arch.get("cepstra") else "")
         + f"{c['epochs']} epochs, SWA {c['swa']}, draws "
         + " ".join(f"{k} {v:g}" for k, v in shares.items())
