@@ -245,6 +245,7 @@ def make_config(args, model: str | None = None, split: str | None = None, **over
         val_every=args.val_every,
         adapt=ours and args.adapt,
         adversary=args.adversary if ours else 0.0,
+        adversary_given_class=ours and args.adversary_given_class,
         voice_swap=args.voice_swap if ours else 0.0,
         context=args.context if ours else 0,
         teacher=teacher,
@@ -677,6 +678,7 @@ def run_settings(c: dict) -> str:
         + f", crops {c.get('min_crop', 100)}-300 frames, affect loss {c.get('affect_weight', 0.0):g}"
         + (", per-stream adaptation" if c.get("adapt") else "")
         + (f", corpus adversary {c['adversary']:g}" if c.get("adversary") else "")
+        + (" given the class" if c.get("adversary_given_class") else "")
         + (f", voice swaps {c['voice_swap']:g}" if c.get("voice_swap") else "")
         + (f", context {c['context']} frames" if c.get("context") else "")
         + (
@@ -821,6 +823,11 @@ def main(argv=None):
         s.add_argument("--cmn", default="all", choices=["all", "c0", "none", "spectral"], help="per-window mean removal")
         s.add_argument("--adapt", action="store_true", help="per-stream feature adaptation (adapt.py)")
         s.add_argument("--adversary", type=float, default=0.0, help="corpus adversary loss weight (0: none)")
+        s.add_argument(
+            "--adversary-given-class",
+            action="store_true",
+            help="the corpus adversary is told each window's class (conditional: only corpus cues beyond the class are unlearned)",
+        )
         s.add_argument(
             "--voice-swap",
             type=float,

@@ -50,6 +50,11 @@ class Config:
     # summary (0: none): the summary is pushed to carry nothing that tells the
     # training corpora apart (language, studio, microphone), only what the labels need.
     adversary: float = 0.0
+    # The adversary is also told each window's class (a conditional adversary, as in
+    # CDAN, Long et al., 2018): corpora hold different classes (calm only in RAVDESS) and
+    # in different shares, so a blind adversary also pushes the summary to forget what
+    # tells those classes apart. Told the class, it can only use what is left.
+    adversary_given_class: bool = False
     # Share of training windows whose voice is swapped: the spectral shape (c1 onwards of
     # the MFCCs) is moved by part of the difference between another training stream's
     # mean and the window's own stream's mean (a speaker through one microphone and room,
@@ -300,7 +305,10 @@ def adversarial_loss(model, adversary, x, y, mask, affect, corpora, cfg: Config,
     if cfg.affect_weight > 0 and model.affect is not None:
         loss = loss + cfg.affect_weight * F.mse_loss(model.affect(pooled), affect)
     ramp = 2.0 / (1.0 + math.exp(-10.0 * progress)) - 1.0
-    guess = adversary(_Reverse.apply(pooled, ramp))
+    summary = _Reverse.apply(pooled, ramp)
+    if cfg.adversary_given_class:
+        summary = torch.cat([summary, F.one_hot(y, mask.shape[1]).float()], dim=1)
+    guess = adversary(summary)
     return loss + cfg.adversary * F.cross_entropy(guess, corpora)
 
 
@@ -525,7 +533,7 @@ def train_model(fs: FeatureSet, train: list[Instance], val: list[Instance], cfg:
     adversary = None
     params = list(model.parameters())
     if cfg.adversary > 0:
-        width = model.head[1].in_features
+        width = model.head[1].in_features + (len(fs.label_names) if cfg.adversary_given_class else 0)
         adversary = torch.nn.Sequential(
             torch.nn.Linear(width, 64), torch.nn.GELU(), torch.nn.Linear(64, len(sampler.corpus_ids))
         )
