@@ -246,6 +246,7 @@ def make_config(args, model: str | None = None, split: str | None = None, **over
         adapt=ours and args.adapt,
         adversary=args.adversary if ours else 0.0,
         adversary_given_class=ours and args.adversary_given_class,
+        calm_within_neutral=ours and args.calm_within_neutral,
         voice_swap=args.voice_swap if ours else 0.0,
         context=args.context if ours else 0,
         teacher=teacher,
@@ -679,6 +680,7 @@ def run_settings(c: dict) -> str:
         + (", per-stream adaptation" if c.get("adapt") else "")
         + (f", corpus adversary {c['adversary']:g}" if c.get("adversary") else "")
         + (" given the class" if c.get("adversary_given_class") else "")
+        + (", calm within neutral" if c.get("calm_within_neutral") else "")
         + (f", voice swaps {c['voice_swap']:g}" if c.get("voice_swap") else "")
         + (f", context {c['context']} frames" if c.get("context") else "")
         + (
@@ -839,6 +841,11 @@ def main(argv=None):
             "--pair",
             action="store_true",
             help="our model as two members, window mean removed from all values and from c0 only, averaged",
+        )
+        s.add_argument(
+            "--calm-within-neutral",
+            action="store_true",
+            help="corpora without calm: a neutral clip may be heard as calm, no other clip may (default: calm left out of their loss)",
         )
         s.add_argument("--channels", type=int, default=128)
         s.add_argument("--ravdess-share", type=float, default=0.6)

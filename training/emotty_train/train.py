@@ -55,6 +55,10 @@ class Config:
     # in different shares, so a blind adversary also pushes the summary to forget what
     # tells those classes apart. Told the class, it can only use what is left.
     adversary_given_class: bool = False
+    # In corpora without calm (TESS, nEMO), a neutral clip may be heard as calm and no
+    # other clip may (`restricted_cross_entropy`); off: calm is left out of those
+    # corpora's loss entirely.
+    calm_within_neutral: bool = False
     # Share of training windows whose voice is swapped: the spectral shape (c1 onwards of
     # the MFCCs) is moved by part of the difference between another training stream's
     # mean and the window's own stream's mean (a speaker through one microphone and room,
@@ -271,16 +275,37 @@ def normalisation_stats(sampler: Sampler, norm, select=None, batches: int = 20):
     return allx.mean(0), allx.std(0)
 
 
-def restricted_cross_entropy(logits, y, mask, smoothing: float):
+def restricted_cross_entropy(logits, y, mask, smoothing: float, calm_within: tuple[int, int] | None = None):
     """Cross-entropy with the softmax over each row's allowed classes only, and label
     smoothing spread over those classes: a corpus without "calm" neither pushes calm down
-    nor gets smoothing mass on it."""
+    nor gets smoothing mass on it.
+
+    With `calm_within` (calm's and neutral's indices), a row whose corpus has neutral
+    but not calm keeps calm in its softmax, as part of neutral: a neutral clip is right
+    to be heard as neutral or calm (their sum is its target), any other clip is wrong to
+    be heard as calm. Calm is then still never learned as "not this corpus", but sad
+    speech of a corpus without calm no longer leaves calm free."""
+    merged = None
+    if calm_within is not None:
+        calm, neutral = calm_within
+        merged = ~mask[:, calm] & mask[:, neutral]
+        mask = mask.clone()
+        mask[merged, calm] = True
     logits = logits.masked_fill(~mask, -1e4)
     logp = F.log_softmax(logits, dim=-1)
-    n = mask.sum(dim=1, keepdim=True).float()
-    target = mask.float() * (smoothing / n)
+    target_mask = mask
+    if merged is not None and bool(merged.any()):
+        # The neutral entry of those rows reads log(p_neutral + p_calm); calm itself has
+        # no target mass there.
+        both = torch.logsumexp(torch.stack([logp[:, neutral], logp[:, calm]]), dim=0)
+        logp = logp.clone()
+        logp[merged, neutral] = both[merged]
+        target_mask = mask.clone()
+        target_mask[merged, calm] = False
+    n = target_mask.sum(dim=1, keepdim=True).float()
+    target = target_mask.float() * (smoothing / n)
     target = target + F.one_hot(y, logits.shape[1]).float() * (1 - smoothing)
-    return -(target * logp.masked_fill(~mask, 0.0)).sum(dim=1).mean()
+    return -(target * logp.masked_fill(~target_mask, 0.0)).sum(dim=1).mean()
 
 
 class _Reverse(torch.autograd.Function):
@@ -296,12 +321,12 @@ class _Reverse(torch.autograd.Function):
         return -ctx.scale * grad, None
 
 
-def adversarial_loss(model, adversary, x, y, mask, affect, corpora, cfg: Config, progress: float):
+def adversarial_loss(model, adversary, x, y, mask, affect, corpora, cfg: Config, progress: float, calm_within=None):
     """The task losses plus the corpus adversary's, its reversal ramped from 0 to 1 over
     training as in DANN, so the classes are learned before the corpora are unlearned."""
     pooled = model.pooled(x)
     logits = model.head(pooled)
-    loss = restricted_cross_entropy(logits, y, mask, cfg.label_smoothing)
+    loss = restricted_cross_entropy(logits, y, mask, cfg.label_smoothing, calm_within)
     if cfg.affect_weight > 0 and model.affect is not None:
         loss = loss + cfg.affect_weight * F.mse_loss(model.affect(pooled), affect)
     ramp = 2.0 / (1.0 + math.exp(-10.0 * progress)) - 1.0
@@ -316,15 +341,15 @@ def adversarial_loss(model, adversary, x, y, mask, affect, corpora, cfg: Config,
 DISTILL_TEMPERATURE = 2.0
 
 
-def training_loss(model, x, y, mask, affect, cfg: Config, soft=None):
+def training_loss(model, x, y, mask, affect, cfg: Config, soft=None, calm_within=None):
     """The class loss on the labels plus the arousal/valence loss on the targets, each
     blended with the teacher's (`soft`: its logits and its arousal/valence or None)
     where given."""
     if hasattr(model, "members"):
         # A pair: each member learns from its own loss, as if trained alone.
-        return sum(training_loss(m, x, y, mask, affect, cfg, soft) for m in model.members)
+        return sum(training_loss(m, x, y, mask, affect, cfg, soft, calm_within) for m in model.members)
     logits, out = model.logits_and_affect(x) if cfg.affect_weight > 0 else (model.logits(x), None)
-    loss = restricted_cross_entropy(logits, y, mask, cfg.label_smoothing)
+    loss = restricted_cross_entropy(logits, y, mask, cfg.label_smoothing, calm_within)
     soft_logits, soft_affect = soft if soft is not None else (None, None)
     if soft_logits is not None:
         loss = (1 - cfg.distill) * loss + cfg.distill * distillation_loss(logits, soft_logits, mask)
@@ -530,6 +555,7 @@ def train_model(fs: FeatureSet, train: list[Instance], val: list[Instance], cfg:
         m.norm.set_stats(mean, std)
     if cfg.adversary > 0 and hasattr(model, "members"):
         raise ValueError("the corpus adversary reads one model's pooled summary, not a pair's")
+    calm_within = (fs.label_names.index("calm"), fs.label_names.index("neutral")) if cfg.calm_within_neutral else None
     adversary = None
     params = list(model.parameters())
     if cfg.adversary > 0:
@@ -561,10 +587,10 @@ def train_model(fs: FeatureSet, train: list[Instance], val: list[Instance], cfg:
                 x = spec_augment(x, rng, dct)
             if adversary is not None:
                 progress = (epoch * cfg.steps_per_epoch + len(losses)) / total
-                loss = adversarial_loss(model, adversary, x, y, mask, affect, sampler.last_corpora, cfg, progress)
+                loss = adversarial_loss(model, adversary, x, y, mask, affect, sampler.last_corpora, cfg, progress, calm_within)
             elif cfg.corpus_shares or cfg.affect_weight > 0 or teacher is not None:
                 soft = teacher_outputs(teacher, x, sampler.last_span if cfg.context else None) if teacher else None
-                loss = training_loss(model, x, y, mask, affect, cfg, soft)
+                loss = training_loss(model, x, y, mask, affect, cfg, soft, calm_within)
             elif cfg.mixup > 0:
                 lam = float(rng.beta(cfg.mixup, cfg.mixup))
                 perm = torch.from_numpy(rng.permutation(len(y)))
