@@ -73,6 +73,20 @@ class Normalize(nn.Module):
         return (self.centre(x) - self.mean) / self.std
 
 
+class HalfInstanceNorm(nn.Module):
+    """The first half of the channels instance-normalised over time (each window's own
+    mean and variance per channel, with learned scale and shift), the rest batch-normalised."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.split = channels // 2
+        self.instance = nn.InstanceNorm1d(self.split, affine=True)
+        self.batch = nn.BatchNorm1d(channels - self.split)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.instance(x[:, : self.split]), self.batch(x[:, self.split :])], dim=1)
+
+
 class Ours(nn.Module):
     """Convolutional front end → bidirectional LSTM → attention pooling.
 
@@ -100,8 +114,11 @@ class Ours(nn.Module):
         causal: bool = False,
         window: int = 300,
         cepstra: int = 0,
+        ibn: bool = False,
     ):
         super().__init__()
+        if ibn and causal:
+            raise ValueError("instance normalisation reads the whole window; a causal model cannot have it")
         # Causal: every output depends only on the frames before it (convolutions padded
         # on the left, a unidirectional LSTM, running means), so the same weights can run
         # as a streaming model that sees each frame once, its state carried from hop to
@@ -129,16 +146,20 @@ class Ours(nn.Module):
             keep[cepstra:n_mfcc] = 0.0
         self.register_buffer("keep", keep, persistent=False)
 
-        def block(cin, cout, k, stride):
+        def block(cin, cout, k, stride, norm=None):
             if causal:
                 # Output j reads inputs j*stride-(k-1) … j*stride: none after its own step.
                 conv = nn.Sequential(nn.ConstantPad1d((k - 1, 0), 0.0), nn.Conv1d(cin, cout, k, stride=stride))
             else:
                 conv = nn.Conv1d(cin, cout, k, stride=stride, padding=k // 2)
-            return nn.Sequential(conv, nn.BatchNorm1d(cout), nn.GELU())
+            return nn.Sequential(conv, norm or nn.BatchNorm1d(cout), nn.GELU())
 
+        # With `ibn`, half the first block's channels are normalised per window over time
+        # (instance normalisation, as in IBN-Net, Pan et al., 2018) and half by batch
+        # statistics: what a voice, a language or a room shifts about a whole window
+        # leaves those channels, and the other half keeps it for what needs it.
         self.conv = nn.Sequential(
-            block(dim, channels, 5, strides[0]),
+            block(dim, channels, 5, strides[0], HalfInstanceNorm(channels) if ibn else None),
             block(channels, channels, 5, strides[1]),
             block(channels, channels, 3, strides[2]),
         )

@@ -235,6 +235,7 @@ def make_config(args, model: str | None = None, split: str | None = None, **over
         | ({"causal": True} if args.causal else {})
         | ({"cepstra": args.cepstra} if args.cepstra else {})
         | ({"dropout": args.dropout} if args.dropout is not None else {})
+        | ({"ibn": True} if args.ibn else {})
         | ({"pair": True} if args.pair else {})
         | ({"affect": True} if args.affect_weight > 0 else {})
         if ours
@@ -676,6 +677,7 @@ def run_settings(c: dict) -> str:
         + ("" if arch.get("pair") else f"CMN {arch.get('cmn')}, ")
         + (f"cepstra c0-c{arch['cepstra'] - 1}, " if arch.get("cepstra") else "")
         + (f"dropout {arch['dropout']:g}, " if "dropout" in arch else "")
+        + ("half instance-normalised first block, " if arch.get("ibn") else "")
         + f"{c['epochs']} epochs, SWA {c['swa']}, draws "
         + " ".join(f"{k} {v:g}" for k, v in shares.items())
         + f", crops {c.get('min_crop', 100)}-300 frames, affect loss {c.get('affect_weight', 0.0):g}"
@@ -850,6 +852,7 @@ def main(argv=None):
             help="corpora without calm: a neutral clip may be heard as calm, no other clip may (default: calm left out of their loss)",
         )
         s.add_argument("--channels", type=int, default=128)
+        s.add_argument("--ibn", action="store_true", help="half the first block's channels instance-normalised over each window")
         s.add_argument("--dropout", type=float, default=None, help="our model's dropout (default: the model's, 0.3)")
         s.add_argument("--ravdess-share", type=float, default=0.6)
         s.add_argument("--shares", default="", help="draws per corpus, e.g. ravdess=0.45,nemo=0.4,tess=0.15")
