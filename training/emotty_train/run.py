@@ -220,6 +220,10 @@ def make_config(args, model: str | None = None, split: str | None = None, **over
         for path in teacher.split(","):
             if not Path(path).is_file():
                 raise SystemExit(f"--teacher: {path}: no such weights file")
+    if args.adversary_given_class and not args.adversary:
+        raise SystemExit("--adversary-given-class: needs --adversary W (there is no adversary to tell)")
+    if args.ibn and args.causal:
+        raise SystemExit("--ibn: not with --causal (instance normalisation reads the whole window)")
     ours = model == "ours"
     cfg = Config(
         model=model,
