@@ -588,7 +588,7 @@ def train_model(fs: FeatureSet, train: list[Instance], val: list[Instance], cfg:
             if adversary is not None:
                 progress = (epoch * cfg.steps_per_epoch + len(losses)) / total
                 loss = adversarial_loss(model, adversary, x, y, mask, affect, sampler.last_corpora, cfg, progress, calm_within)
-            elif cfg.corpus_shares or cfg.affect_weight > 0 or teacher is not None:
+            elif cfg.corpus_shares or cfg.affect_weight > 0 or teacher is not None or calm_within is not None:
                 soft = teacher_outputs(teacher, x, sampler.last_span if cfg.context else None) if teacher else None
                 loss = training_loss(model, x, y, mask, affect, cfg, soft, calm_within)
             elif cfg.mixup > 0:
