@@ -20,8 +20,8 @@ import json
 import numpy as np
 import torch
 
-from .data import HIGH_AROUSAL, LOW_AROUSAL, FeatureSet, auc, index_tess_words, restricted_predictions, uar
-from .run import WORK, split_fold, split_loco
+from .data import HIGH_AROUSAL, LOW_AROUSAL, FeatureSet, auc, restricted_predictions, uar
+from .run import WORK, test_split
 from .train import clip_outputs, load_weights
 
 
@@ -34,12 +34,7 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     fs = FeatureSet(args.features)
-    if args.kind == "cv":
-        # TESS's within-speaker folds are by word, as `run cv` splits them.
-        index_tess_words(fs)
-        test, split = split_fold(fs, int(args.key))[2], f"fold{args.key}"
-    else:
-        test, split = split_loco(fs, args.key)[2], f"loco-{args.key}"
+    test, split = test_split(fs, args.kind, args.key)
     names = fs.label_names
     outputs: dict[tuple[str, str], tuple] = {}
 

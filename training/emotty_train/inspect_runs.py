@@ -1,6 +1,6 @@
 """Two looks at saved fold models that the run reports do not print.
 
-    python -m emotty_train.inspect_runs where loco nemo TAG...
+    python -m emotty_train.inspect_runs where loco nemo TAG
     python -m emotty_train.inspect_runs prior loco nemo TAG FRAMES...
     python -m emotty_train.inspect_runs prior cv K TAG FRAMES...
 
@@ -23,16 +23,9 @@ import numpy as np
 import torch
 
 from .adapt import Prior
-from .data import CIRCUMPLEX, HIGH_AROUSAL, LOW_AROUSAL, FeatureSet, auc, index_tess_words
-from .run import WORK, corpus_scores, split_fold, split_loco
+from .data import CIRCUMPLEX, HIGH_AROUSAL, LOW_AROUSAL, FeatureSet, auc
+from .run import WORK, corpus_scores, test_split
 from .train import clip_outputs, load_weights
-
-
-def test_split(fs: FeatureSet, kind: str, key: str):
-    if kind == "cv":
-        index_tess_words(fs)
-        return split_fold(fs, int(key))[2], f"fold{key}"
-    return split_loco(fs, key)[2], f"loco-{key}"
 
 
 def where(fs: FeatureSet, test, split: str, tag: str) -> None:

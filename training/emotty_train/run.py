@@ -82,6 +82,15 @@ def split_loco(fs: FeatureSet, held: str):
     return train, val, test
 
 
+def test_split(fs: FeatureSet, kind: str, key: str):
+    """The test instances of a saved split and the split's name in fold file names:
+    `cv K` (RAVDESS fold K, TESS by word as `cv` splits it) or `loco C` (corpus C left out)."""
+    if kind == "cv":
+        index_tess_words(fs)
+        return split_fold(fs, int(key))[2], f"fold{key}"
+    return split_loco(fs, key)[2], f"loco-{key}"
+
+
 def scores_from_eval(report: dict, corpus: str) -> dict | None:
     c = report["corpora"].get(corpus)
     if c is None:
